@@ -1,0 +1,20 @@
+/*
+ * amctl.h - the subcommands of amctl, one function per file cmd/amctl_<name>.c.
+ *
+ * Each takes the arguments after the subcommand name (argv[0] is the
+ * subcommand) and returns the exit status: 0 success, 1 the server or the
+ * input refused (message printed to stderr), 2 usage error.
+ */
+#ifndef AMR_AMCTL_H
+#define AMR_AMCTL_H
+
+struct amctl_global {
+    const char *url;    /* --url, AMCTL_URL, default http://127.0.0.1:9093 */
+    const char *token;  /* --token, AMCTL_TOKEN */
+    const char *output; /* -o: "table" (default) or "json" */
+};
+
+int amctl_template(const struct amctl_global *g, int argc, char **argv);
+int amctl_check_config(const struct amctl_global *g, int argc, char **argv);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * amctl_template.c - placeholder until the subcommand lands: refuses honestly.
+ */
+#include "cmd/amctl.h"
+
+#include <stdio.h>
+
+int amctl_template(const struct amctl_global *g, int argc, char **argv)
+{
+    (void)g;
+    (void)argc;
+    fprintf(stderr, "amctl: %s is not implemented yet\n", argv[0]);
+    return 1;
+}

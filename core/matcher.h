@@ -1,0 +1,85 @@
+/*
+ * matcher.h - label matchers with Alertmanager's syntax and semantics.
+ *
+ * A matcher is name, operator (=, !=, =~, !~) and value. Regex matchers are
+ * anchored like Alertmanager's RE2 ones, "^(?:value)$", and compiled once with
+ * PCRE2 (UTF mode) when the matcher is made. A label missing from a set
+ * compares as the empty string.
+ *
+ * Parsing accepts Alertmanager's matcher strings: `a="b"`, `a=b`, `a!="b"`,
+ * `a=~"b.*"`, `a!~b`, lists `{a="b", c=~"d"}` or `a="b",c="d"` (optional braces,
+ * optional trailing comma), quoted values with the escapes \" \n \\.
+ * Formatting prints `a="b"` with the value quoted and escaped the same way,
+ * so parse(format(m)) == m.
+ *
+ * Ownership: struct matcher owns name, value and the compiled regex.
+ */
+#ifndef AMR_MATCHER_H
+#define AMR_MATCHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf;
+struct error;
+struct labels;
+
+enum match_op { MATCH_EQ, MATCH_NE, MATCH_RE, MATCH_NRE };
+
+struct matcher {
+    enum match_op op;
+    char *name;
+    char *value;
+    void *re; /* pcre2_code * for MATCH_RE / MATCH_NRE, else NULL */
+};
+
+struct matchers {
+    struct matcher *v;
+    size_t n;
+    size_t cap;
+};
+
+#define MATCHERS_INIT {NULL, 0, 0}
+
+/* "=", "!=", "=~", "!~" */
+const char *match_op_str(enum match_op op);
+
+/* Makes a matcher (copies name and value, compiles a regex). Fails on an invalid
+ * label name or a regex that does not compile, with the reason in err. */
+int matcher_init(struct matcher *m, enum match_op op, const char *name, const char *value,
+                 struct error *err);
+void matcher_release(struct matcher *m);
+/* Deep copy (recompiles the regex). */
+int matcher_copy(struct matcher *dst, const struct matcher *src);
+
+/* True when value ("" for a missing label) satisfies m. */
+bool matcher_matches(const struct matcher *m, const char *value);
+
+/* Appends name op "value" (Go-quoted value), e.g. severity=~"crit|page". */
+int matcher_format(const struct matcher *m, struct buf *out);
+
+void matchers_init(struct matchers *ms);
+void matchers_release(struct matchers *ms);
+/* Appends a matcher, taking ownership of *m's contents (m is left zeroed). */
+int matchers_push(struct matchers *ms, struct matcher *m);
+int matchers_copy(struct matchers *dst, const struct matchers *src);
+
+/* Parses a matcher list string (with or without braces) and appends its
+ * matchers to ms. An empty string or "{}" appends nothing. Errors name the bad
+ * part: `bad matcher format: "a=~"`. On failure ms is unchanged. */
+int matchers_parse(struct matchers *ms, const char *s, struct error *err);
+
+/* Parses exactly one matcher such as `a=~"b"`. */
+int matcher_parse(struct matcher *m, const char *s, struct error *err);
+
+/* True when every matcher matches ls (an empty list matches everything). */
+bool matchers_match(const struct matchers *ms, const struct labels *ls);
+
+/* Formats as {a="b", c=~"d"}: Alertmanager's matchers String(), used in route keys. */
+int matchers_format(const struct matchers *ms, struct buf *out);
+
+/* True when m matches the empty string (so a silence made only of such
+ * matchers would match everything). */
+bool matcher_matches_empty(const struct matcher *m);
+
+#endif
