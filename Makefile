@@ -31,7 +31,7 @@ ALL_CFLAGS = $(WARN) $(OPT) $(SAN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS  := $(sort $(wildcard core/*.c config/*.c router/*.c notifiers/*.c templates/*.c \
-                               storage/*.c api/*.c))
+                               storage/*.c api/*.c engine/*.c))
 TEMPLATES := $(sort $(wildcard templates/*.mustache))
 GEN_SRC   := $(BUILD)/gen/default_templates.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/default_templates.o
@@ -41,7 +41,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ALL_SRCS  := $(LIB_SRCS) $(wildcard cmd/*.c) $(UNIT_SRCS) $(wildcard bench/*.c) \
              $(wildcard core/*.h config/*.h router/*.h notifiers/*.h templates/*.h storage/*.h \
-                        api/*.h cmd/*.h tests/unit/*.h)
+                        api/*.h engine/*.h cmd/*.h tests/unit/*.h)
 
 .PHONY: all run test check checksrc format bench install clean deps unit integration fuzz
 

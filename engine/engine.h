@@ -1,0 +1,103 @@
+/*
+ * engine.h - the engine thread: the one owner of mutable state.
+ *
+ * HTTP threads (api/) parse and validate requests, then hand them to the
+ * engine through these calls. Each call enqueues a request and blocks until
+ * the engine thread has applied it to the router (router/, pure) and, for a
+ * change, committed it to SQLite (storage/) in the batch's one transaction.
+ * A 0 return from a change therefore means "durable". Query calls are also
+ * answered by the engine thread, so they see a consistent state.
+ *
+ * The engine also runs the router's timers (group_wait, group_interval,
+ * repeat, retention, later escalation) and writes notification jobs to the
+ * outbox in the same transaction, then hands them to the delivery thread.
+ *
+ * Ownership: calls that take ownership of arguments say so. Returned json_t
+ * values belong to the caller (json_decref).
+ */
+#ifndef AMR_ENGINE_H
+#define AMR_ENGINE_H
+
+#include "core/alert.h"
+#include "core/matcher.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct engine;
+struct error;
+
+struct engine_opts {
+    const char *storage_path; /* directory; the database is <dir>/amrouter.db */
+    const char *external_url; /* e.g. http://host:9093, no trailing slash */
+    const char *config_file;  /* for reloads */
+};
+
+/* Opens (and locks) the storage, loads all state, takes ownership of cfg.
+ * Fails if another amrouter holds the storage. Does not start the threads. */
+struct engine *engine_new(const struct engine_opts *opts, struct config *cfg, struct error *err);
+/* Starts the engine and delivery threads. */
+int engine_start(struct engine *e, struct error *err);
+/* Stops accepting, commits what is queued, waits for deliveries in flight up to
+ * timeout_ms, stops the threads. Safe to call twice. */
+void engine_stop(struct engine *e, int64_t timeout_ms);
+void engine_free(struct engine *e);
+
+/* True once state is loaded and the threads run (for /-/ready). */
+bool engine_ready(struct engine *e);
+
+/* --- changes (block until durable) --- */
+
+/* Takes ownership of the n alerts (already validated, defaults not yet applied:
+ * starts_at/ends_at may be TIME_UNSET). Returns -1 with err when the store
+ * cannot commit (the caller answers 503). */
+int engine_post_alerts(struct engine *e, struct alert *alerts, size_t n, struct error *err);
+
+struct silence_in {
+    char *id; /* NULL for a new silence */
+    struct matchers matchers;
+    int64_t starts_at;
+    int64_t ends_at;
+    char *created_by;
+    char *comment;
+};
+
+/* Creates or updates a silence with Alertmanager's semantics. Takes ownership
+ * of *in's contents. On success writes the (possibly new) id into id_out.
+ * Returns 0, or -1 with err and *http_status set (400 invalid, 404 unknown id,
+ * 503 storage). */
+int engine_put_silence(struct engine *e, struct silence_in *in, char id_out[37], int *http_status,
+                       struct error *err);
+/* Expires a silence. -1 with *http_status 404 when unknown (or already expired: AM
+ * answers 500 "silence ... already expired"; we say 400 with that message). */
+int engine_expire_silence(struct engine *e, const char *id, int *http_status, struct error *err);
+
+/* Validates and loads a new config file, swaps it in atomically. On error the
+ * running config stays and err says why. */
+int engine_reload(struct engine *e, struct error *err);
+
+/* --- queries (answered on the engine thread) --- */
+
+struct alert_query {
+    bool active, silenced, inhibited, unprocessed; /* API defaults: all true */
+    struct matchers filter;                        /* ANDed */
+    void *receiver_re;                             /* pcre2_code * or NULL */
+};
+
+/* GET /api/v2/alerts body: array, sorted by fingerprint. */
+json_t *engine_query_alerts(struct engine *e, const struct alert_query *q);
+/* GET /api/v2/alerts/groups body. */
+json_t *engine_query_groups(struct engine *e, const struct alert_query *q);
+/* GET /api/v2/silences body (filter: every matcher must equal one of the silence's). */
+json_t *engine_query_silences(struct engine *e, const struct matchers *filter);
+/* GET /api/v2/silence/{id}: NULL when unknown. */
+json_t *engine_get_silence(struct engine *e, const char *id);
+/* GET /api/v2/status body (cluster disabled, config.original, versionInfo, uptime). */
+json_t *engine_status(struct engine *e);
+/* GET /api/v2/receivers body. */
+json_t *engine_receivers(struct engine *e);
+
+#endif
