@@ -8,52 +8,49 @@ stopped by its own PID (terminate, then kill after a bounded wait); every wait
 is bounded in time. Each server object owns its temporary directory and
 removes it on stop().
 
-The shared tests/integration/harness.py (API engineer) covers the same ground
-for the other suites; this file stays independent so the side-by-side suite
-does not depend on its exact shape.
+The processes themselves are tests/integration/harness.py's Amrouter and
+Alertmanager; this file adds what these runs need on top.
 """
 import http.client
 import http.server
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 
-ALERTMANAGER_BIN = os.environ.get("ALERTMANAGER_BIN", "/usr/bin/prometheus-alertmanager")
-AMTOOL_BIN = os.environ.get("AMTOOL_BIN", "/usr/bin/amtool")
+import harness
+
+ALERTMANAGER_BIN = harness.ALERTMANAGER_BIN
+AMTOOL_BIN = harness.AMTOOL_BIN
 PROMETHEUS_BIN = os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+free_port = harness.free_port
 
 
 def amrouter_bin():
     """Path of the amrouter binary under test (AMROUTER_BIN, else bin/amrouter)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    default = os.path.normpath(os.path.join(here, "..", "..", "bin", "amrouter"))
-    return os.environ.get("AMROUTER_BIN", default)
+    return harness.AMROUTER_BIN
+
+
+PROBE_CONFIG = """route:
+  receiver: probe
+receivers:
+- name: probe
+"""
 
 
 def amrouter_runnable():
-    """(True, "") when `AMROUTER_BIN --version` exits 0, else (False, why).
+    """(True, "") when amrouter can take part in a comparison, else (False, why).
 
-    This is the only condition under which the comparison tests skip: once the
-    binary answers --version, a daemon that fails to start or disagrees with
-    Alertmanager is a test failure, not a skip."""
+    Not runnable: `AMROUTER_BIN --version` fails (the placeholder binary), or the
+    daemon starts but this build has no alerts API yet (POST /api/v2/alerts
+    answers 404: the HTTP server landed before the engine). In every other case
+    (the daemon does not start, or it disagrees with Alertmanager) the tests
+    that use amrouter fail instead of skipping."""
     path = amrouter_bin()
     if not os.path.exists(path):
         return False, f"{path} does not exist (build it with make)"
@@ -64,7 +61,18 @@ def amrouter_runnable():
     if p.returncode != 0:
         msg = (p.stderr or p.stdout).strip().splitlines()
         return False, f"{path} --version exited {p.returncode}: {msg[0] if msg else ''}"
-    return True, ""
+    d = Amrouter(PROBE_CONFIG)
+    try:
+        try:
+            d.start()
+        except RuntimeError:
+            return True, ""     # a daemon that does not start is the tests' failure
+        st, body = d.post_alerts([{"labels": {"alertname": "Probe"}}])
+        if st == 404:
+            return False, f"this build has no alerts API yet (POST /api/v2/alerts: 404 {body})"
+        return True, ""
+    finally:
+        d.cleanup()
 
 
 def http_json(method, url, body=None, timeout=10):
@@ -122,7 +130,12 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # The default backlog of 5 overflows when a dozen groups flush at
+            # once; a dropped SYN is retried a second later, which skews timing.
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -151,110 +164,38 @@ class WebhookReceiver:
         self.server.server_close()
 
 
-class Server:
-    """A daemon started with Alertmanager's flags on a free loopback port.
+class _Mixin:
+    """What the side-by-side, client and benchmark runs add to harness.py's
+    daemons: a start that retries on another port when the chosen one was
+    taken meanwhile (many servers start at once here), resident memory, API v2
+    helpers. cleanup() (harness.py) stops by PID and removes the temp dir."""
 
-    Subclasses set `binary` and `extra_args`. start() writes config_text to a
-    temporary directory, starts the process and waits (bounded) for /-/ready."""
-
-    binary = None
-    extra_args = ()
-    name = "server"
-
-    def __init__(self, config_text, ready_timeout=15.0, args=()):
-        self.config_text = config_text
-        self.ready_timeout = ready_timeout
-        self.args = list(args)
-        self.dir = tempfile.mkdtemp(prefix=f"sbs-{self.name}-")
-        self.config_path = os.path.join(self.dir, "config.yml")
-        self.storage = os.path.join(self.dir, "data")
-        os.makedirs(self.storage)
-        with open(self.config_path, "w") as f:
-            f.write(config_text)
-        self.proc = None
-        self.port = None
-        self.url = None
-        self.log_path = os.path.join(self.dir, "log")
-
-    def argv(self):
-        return [self.binary, f"--config.file={self.config_path}",
-                f"--storage.path={self.storage}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                f"--web.external-url={self.url}"] + list(self.extra_args) + self.args
-
-    def start(self):
-        last = ""
+    def start(self, wait=True, timeout=15):
+        last = None
         for _attempt in range(3):
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-            log.close()
-            ok, last = self._wait_ready()
-            if ok:
-                return self
-            self._kill()
-            if "address already in use" not in self.log().lower():
-                break
-        raise RuntimeError(f"{self.name} did not become ready: {last}\n--- log ---\n"
-                           + self.log()[-3000:])
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + self.ready_timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False, f"exited with status {self.proc.returncode}"
             try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return True, ""
-                    last = f"/-/ready answered {r.status}"
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-                last = str(e)
-            time.sleep(0.05)
-        return False, f"not ready after {self.ready_timeout}s ({last})"
+                return super().start(wait=wait, timeout=timeout)
+            except AssertionError as e:
+                last = e
+                self.kill()
+                if "address already in use" not in self.logs().lower():
+                    break
+                self.port = free_port()
+        raise RuntimeError(f"{self.name} did not become ready: {last}")
 
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def pid(self):
-        return self.proc.pid if self.proc else None
+        return self.logs()
 
     def rss_kib(self):
         """Resident set size and its peak (VmRSS, VmHWM) in KiB from /proc."""
         out = {}
-        with open(f"/proc/{self.proc.pid}/status") as f:
+        with open(f"/proc/{self.pid}/status") as f:
             for line in f:
                 k, _, v = line.partition(":")
                 if k in ("VmRSS", "VmHWM"):
                     out[k] = int(v.split()[0])
         return out.get("VmRSS", 0), out.get("VmHWM", 0)
 
-    def _kill(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-
-    def stop(self, keep_dir=False):
-        self._kill()
-        if not keep_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    # API v2 helpers
     def post_alerts(self, alerts):
         return http_json("POST", self.url + "/api/v2/alerts", alerts)
 
@@ -267,24 +208,16 @@ class Server:
     def get(self, path):
         return http_json("GET", self.url + path)
 
-    def __enter__(self):
-        return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class Alertmanager(Server):
+class Alertmanager(_Mixin, harness.Alertmanager):
     """prometheus-alertmanager, clustering off, stable external URL."""
-    binary = ALERTMANAGER_BIN
-    extra_args = ("--cluster.listen-address=",)
-    name = "alertmanager"
+
+    def __init__(self, config, args=()):
+        super().__init__(config, args=args)
 
 
-class Amrouter(Server):
+class Amrouter(_Mixin, harness.Amrouter):
     """bin/amrouter (or AMROUTER_BIN) with Alertmanager's flags."""
-    name = "amrouter"
 
-    def __init__(self, *a, **kw):
-        self.binary = amrouter_bin()
-        super().__init__(*a, **kw)
+    def __init__(self, config, args=()):
+        super().__init__(config, args=args, log_level="info", binary=amrouter_bin())

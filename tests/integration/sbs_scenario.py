@@ -208,7 +208,7 @@ class Target:
 
     def stop(self):
         try:
-            self.server.stop()
+            self.server.cleanup()
         finally:
             self.receiver.stop()
 
