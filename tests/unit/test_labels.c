@@ -231,7 +231,8 @@ static void test_format_alertmanager_group_labels(void **state)
     buf_reset(&b);
     assert_int_equal(labels_set(&ls, "alertname", "G2"), 0);
     assert_int_equal(
-        labels_set(&ls, "a", "\u00a0\u200b\x7f\x01\u00ad\u2028\ue000\U0001F525\u0301\xc2\x85\\"), 0);
+        labels_set(&ls, "a", "\u00a0\u200b\x7f\x01\u00ad\u2028\ue000\U0001F525\u0301\xc2\x85\\"),
+        0);
     assert_int_equal(labels_set(&ls, "a0", "\u3000\ufeff\r\x0b\x07\x08\x0c"), 0);
     assert_int_equal(labels_format(&ls, &b), 0);
     assert_string_equal(buf_str(&b),
