@@ -216,6 +216,11 @@ struct team {
 struct time_range {
     int start_minute, end_minute; /* minutes of the day, [start, end) */
 };
+/* An inclusive range of days of the month (negative = counted from the month's end,
+ * -1 = last day) or of years. */
+struct int_range {
+    int begin, end;
+};
 struct time_interval_spec {
     struct time_range *times;
     size_t n_times;
@@ -224,6 +229,14 @@ struct time_interval_spec {
     uint16_t months;    /* bit 0 = January; 0 = any */
     int year_lo, year_hi; /* 0 = any */
     char *location;     /* "UTC" or "Local" */
+    /* The exact lists as written (the bitmaps above cannot express "1:-1"):
+     * days_of_month_lo bit d-1 = day d, days_of_month_hi bit k-1 = day -k, filled
+     * only for ranges of one sign; year_lo/year_hi = the smallest and largest year.
+     * time_interval_active() evaluates these lists. */
+    struct int_range *days_of_month;
+    size_t n_days_of_month;
+    struct int_range *years;
+    size_t n_years;
 };
 struct time_interval {
     char *name;
@@ -312,5 +325,20 @@ const struct escalation_policy *config_find_policy(const struct config *cfg, con
 const struct team *config_find_team(const struct config *cfg, const char *name);
 
 const char *notifier_kind_name(enum notifier_kind kind); /* "webhook", "slack", ... */
+
+const struct time_interval *config_find_time_interval(const struct config *cfg,
+                                                      const char *name);
+
+/* True when the wall-clock time t (ms since the epoch) falls in any of ti's specs,
+ * evaluated in each spec's location (UTC or the process's local time zone), with
+ * Alertmanager's semantics: an absent field matches everything, times are
+ * [start, end) minutes of the day, negative days of the month count from its end. */
+bool time_interval_active(const struct time_interval *ti, int64_t t);
+
+/* Number of routes in the tree, the root included. */
+size_t config_count_routes(const struct config *cfg);
+
+/* "<secret>" when s is set, "" when not: what may be shown or logged instead of it. */
+const char *config_secret_redacted(const struct secret *s);
 
 #endif
