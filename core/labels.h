@@ -30,7 +30,10 @@ struct labels {
     size_t cap;
 };
 
-#define LABELS_INIT {NULL, 0, 0}
+#define LABELS_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void labels_init(struct labels *ls);
 /* Frees every name and value; the set is empty afterwards. */
@@ -65,11 +68,27 @@ bool label_name_valid(const char *name);
 bool utf8_valid(const char *s, size_t len);
 
 /* Validates a whole set: every name valid, every value valid UTF-8. Fills err with
- * e.g. `invalid label name "1x"`. */
+ * `invalid label name "1x"` or `label "x": label value is not valid UTF-8`. */
 int labels_validate(const struct labels *ls, struct error *err);
 
-/* Formats as Alertmanager prints a label set: {a="x", b="y"} (values Go-quoted). */
+/* Formats as Alertmanager prints a label set (Prometheus LabelSet.String(), used
+ * in group keys): {a="x", b="y"}, values quoted as Go's strconv.Quote, pairs in
+ * the order of the printed strings (so `a0="1"` sorts before `a="2"`).
+ * Returns -1 when out's cap is reached or memory runs out. */
 struct buf;
 int labels_format(const struct labels *ls, struct buf *out);
+
+/* Decodes one UTF-8 sequence at s (len bytes available): returns its length
+ * (1-4) and sets *cp, or 0 when the bytes are not valid UTF-8. */
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* Appends s (len bytes) quoted as Go's strconv.Quote: \" \\ \n \t ..., \xNN for
+ * bytes that are not UTF-8, \uNNNN for non-printable code points. */
+int quote_go(struct buf *out, const char *s, size_t len);
+
+/* Go-quotes s for an error message into out (QUOTE_ERR_MAX bytes), cutting it
+ * after 80 bytes with "...". Never fails; returns out. */
+#define QUOTE_ERR_MAX 400
+const char *quote_for_error(const char *s, char *out, size_t outsz);
 
 #endif

@@ -6,11 +6,15 @@
  * PCRE2 (UTF mode) when the matcher is made. A label missing from a set
  * compares as the empty string.
  *
- * Parsing accepts Alertmanager's matcher strings: `a="b"`, `a=b`, `a!="b"`,
- * `a=~"b.*"`, `a!~b`, lists `{a="b", c=~"d"}` or `a="b",c="d"` (optional braces,
- * optional trailing comma), quoted values with the escapes \" \n \\.
- * Formatting prints `a="b"` with the value quoted and escaped the same way,
- * so parse(format(m)) == m.
+ * Parsing accepts Alertmanager's (0.25, "classic") matcher strings: `a="b"`,
+ * `a=b`, `a!="b"`, `a=~"b.*"`, `a!~b`, lists `{a="b", c=~"d"}` or `a="b",c="d"`
+ * (optional braces, optional trailing comma, commas inside quotes are part of
+ * the value), quoted values with the escapes \" \n \\ (any other backslash is
+ * literal). Matcher names are [a-zA-Z_:][a-zA-Z0-9_:]* as in Alertmanager's
+ * parser; callers that need strict label names (silences) also check
+ * label_name_valid(). Formatting prints `a="b"` with only \ newline and " escaped
+ * (OpenMetrics escaping, as Alertmanager's Matcher.String()), so
+ * parse(format(m)) == m.
  *
  * Ownership: struct matcher owns name, value and the compiled regex.
  */
@@ -30,7 +34,7 @@ struct matcher {
     enum match_op op;
     char *name;
     char *value;
-    void *re; /* pcre2_code * for MATCH_RE / MATCH_NRE, else NULL */
+    void *re; /* compiled regex for MATCH_RE / MATCH_NRE (private to matcher.c), else NULL */
 };
 
 struct matchers {
@@ -39,20 +43,28 @@ struct matchers {
     size_t cap;
 };
 
-#define MATCHERS_INIT {NULL, 0, 0}
+#define MATCHERS_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* "=", "!=", "=~", "!~" */
 const char *match_op_str(enum match_op op);
 
-/* Makes a matcher (copies name and value, compiles a regex). Fails on an invalid
- * label name or a regex that does not compile, with the reason in err. */
+/* Makes a matcher (copies name and value, compiles a regex). Fails on a name
+ * outside [a-zA-Z_:][a-zA-Z0-9_:]*, a value that is not UTF-8, or a regex that
+ * does not compile: `invalid regular expression "(": missing closing parenthesis`.
+ * On failure *m is zeroed (matcher_release on it is harmless). */
 int matcher_init(struct matcher *m, enum match_op op, const char *name, const char *value,
                  struct error *err);
+/* Frees m's contents and zeroes it; accepts NULL. */
 void matcher_release(struct matcher *m);
 /* Deep copy (recompiles the regex). */
 int matcher_copy(struct matcher *dst, const struct matcher *src);
 
-/* True when value ("" for a missing label) satisfies m. */
+/* True when value ("" for a missing label; NULL counts as "") satisfies m.
+ * Thread-safe on a const matcher. A regex that exceeds the backtracking limit
+ * counts as not matching. */
 bool matcher_matches(const struct matcher *m, const char *value);
 
 /* Appends name op "value" (Go-quoted value), e.g. severity=~"crit|page". */
@@ -66,7 +78,8 @@ int matchers_copy(struct matchers *dst, const struct matchers *src);
 
 /* Parses a matcher list string (with or without braces) and appends its
  * matchers to ms. An empty string or "{}" appends nothing. Errors name the bad
- * part: `bad matcher format: "a=~"`. On failure ms is unchanged. */
+ * part: `bad matcher format: "a~b"`, `matcher value contains unescaped double
+ * quote: "\"a"`, `invalid regular expression ...`. On failure ms is unchanged. */
 int matchers_parse(struct matchers *ms, const char *s, struct error *err);
 
 /* Parses exactly one matcher such as `a=~"b"`. */
@@ -75,8 +88,16 @@ int matcher_parse(struct matcher *m, const char *s, struct error *err);
 /* True when every matcher matches ls (an empty list matches everything). */
 bool matchers_match(const struct matchers *ms, const struct labels *ls);
 
-/* Formats as {a="b", c=~"d"}: Alertmanager's matchers String(), used in route keys. */
+/* Formats as {a="b",c=~"d"} (comma without space, in list order):
+ * Alertmanager's Matchers.String(), used in route keys. */
 int matchers_format(const struct matchers *ms, struct buf *out);
+
+/* Sorts as Alertmanager sorts a route's matchers (by name, then value, then
+ * operator in the order = != =~ !~). Routes sort their matchers before keys are made. */
+void matchers_sort(struct matchers *ms);
+
+/* True when both lists hold the same matchers in the same order. */
+bool matchers_equal(const struct matchers *a, const struct matchers *b);
 
 /* True when m matches the empty string (so a silence made only of such
  * matchers would match everything). */

@@ -1,0 +1,477 @@
+/*
+ * labels.c - sorted label sets, Alertmanager fingerprints, name and UTF-8 checks.
+ *
+ * Invariants of struct labels: v[0..n) is sorted by name (strcmp order), names
+ * are unique, no value is empty, every name and value is a heap string owned by
+ * the set. labels_set() is the only way in, so the invariants hold by
+ * construction; it does not validate names or UTF-8 (callers that take input
+ * from outside run labels_validate() or label_name_valid()/utf8_valid()).
+ *
+ * The fingerprint reproduces Prometheus' model.LabelSet.Fingerprint(), which
+ * Alertmanager uses as the alert identity: FNV-1a 64 over name, 0xFF, value,
+ * 0xFF for every pair in name order.
+ */
+#include "core/labels.h"
+
+#include "core/buf.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME  1099511628211ULL
+
+void labels_init(struct labels *ls)
+{
+    ls->v = NULL;
+    ls->n = 0;
+    ls->cap = 0;
+}
+
+void labels_release(struct labels *ls)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        free(ls->v[i].name);
+        free(ls->v[i].value);
+    }
+    free(ls->v);
+    labels_init(ls);
+}
+
+/* Index of name, or of the place it would be inserted; *found says which. */
+static size_t labels_find(const struct labels *ls, const char *name, bool *found)
+{
+    size_t lo = 0, hi = ls->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ls->v[mid].name, name);
+
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+int labels_set(struct labels *ls, const char *name, const char *value)
+{
+    bool found;
+    size_t i = labels_find(ls, name, &found);
+    char *nv, *nn;
+
+    if (value == NULL || value[0] == '\0') {
+        if (found) {
+            free(ls->v[i].name);
+            free(ls->v[i].value);
+            memmove(&ls->v[i], &ls->v[i + 1], (ls->n - i - 1) * sizeof(ls->v[0]));
+            ls->n--;
+        }
+        return 0;
+    }
+    nv = strdup(value);
+    if (nv == NULL)
+        return -1;
+    if (found) {
+        free(ls->v[i].value);
+        ls->v[i].value = nv;
+        return 0;
+    }
+    if (ls->n == ls->cap) {
+        size_t ncap = ls->cap ? ls->cap * 2 : 8;
+        struct label *nvv = realloc(ls->v, ncap * sizeof(*nvv));
+
+        if (nvv == NULL) {
+            free(nv);
+            return -1;
+        }
+        ls->v = nvv;
+        ls->cap = ncap;
+    }
+    nn = strdup(name);
+    if (nn == NULL) {
+        free(nv);
+        return -1;
+    }
+    memmove(&ls->v[i + 1], &ls->v[i], (ls->n - i) * sizeof(ls->v[0]));
+    ls->v[i].name = nn;
+    ls->v[i].value = nv;
+    ls->n++;
+    return 0;
+}
+
+const char *labels_get(const struct labels *ls, const char *name)
+{
+    bool found;
+    size_t i = labels_find(ls, name, &found);
+
+    return found ? ls->v[i].value : NULL;
+}
+
+int labels_copy(struct labels *dst, const struct labels *src)
+{
+    struct labels tmp = LABELS_INIT;
+
+    if (dst == src)
+        return 0;
+    if (src->n > 0) {
+        tmp.v = calloc(src->n, sizeof(*tmp.v));
+        if (tmp.v == NULL)
+            return -1;
+        tmp.cap = src->n;
+    }
+    for (size_t i = 0; i < src->n; i++) {
+        tmp.v[i].name = strdup(src->v[i].name);
+        tmp.v[i].value = strdup(src->v[i].value);
+        tmp.n++;
+        if (tmp.v[i].name == NULL || tmp.v[i].value == NULL) {
+            labels_release(&tmp);
+            return -1;
+        }
+    }
+    labels_release(dst);
+    *dst = tmp;
+    return 0;
+}
+
+/* Prometheus' LabelSet.Before: fewer labels first; then, walking the union of
+ * names in order, a set lacking the first differing name sorts first; else the
+ * first differing value decides. */
+int labels_compare(const struct labels *a, const struct labels *b)
+{
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    for (size_t i = 0; i < a->n; i++) {
+        int c = strcmp(a->v[i].name, b->v[i].name);
+
+        if (c != 0)
+            return c < 0 ? 1 : -1;
+        c = strcmp(a->v[i].value, b->v[i].value);
+        if (c != 0)
+            return c < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+bool labels_equal(const struct labels *a, const struct labels *b)
+{
+    return labels_compare(a, b) == 0;
+}
+
+static uint64_t fnv_add(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t fnv_add_byte(uint64_t h, unsigned char c)
+{
+    h ^= c;
+    h *= FNV_PRIME;
+    return h;
+}
+
+uint64_t labels_fingerprint(const struct labels *ls)
+{
+    uint64_t h = FNV_OFFSET;
+
+    for (size_t i = 0; i < ls->n; i++) {
+        h = fnv_add(h, ls->v[i].name);
+        h = fnv_add_byte(h, 0xff);
+        h = fnv_add(h, ls->v[i].value);
+        h = fnv_add_byte(h, 0xff);
+    }
+    return h;
+}
+
+void fingerprint_format(uint64_t fp, char out[FINGERPRINT_STRLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--) {
+        out[i] = hex[fp & 0xf];
+        fp >>= 4;
+    }
+    out[16] = '\0';
+}
+
+int fingerprint_parse(const char *s, uint64_t *fp)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        unsigned d;
+
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    if (s[16] != '\0')
+        return -1;
+    *fp = v;
+    return 0;
+}
+
+bool label_name_valid(const char *name)
+{
+    const char *p = name;
+
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
+        return false;
+    for (p++; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+              (*p >= '0' && *p <= '9')))
+            return false;
+    }
+    return true;
+}
+
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t c;
+    size_t n;
+
+    if (len == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        c = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        c = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        c = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* Go's unicode.IsPrint for the code points that matter in label values: control
+ * characters, non-ASCII spaces, format characters, separators, private use and
+ * noncharacters are not printable and get escaped. */
+static bool go_printable(uint32_t c)
+{
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0xa0) || c == 0xad)
+        return false;
+    if (c == 0x1680 || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+        (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0xfeff)
+        return false;
+    if ((c >= 0xe000 && c <= 0xf8ff) || (c >= 0xfff9 && c <= 0xfffb) || c == 0xfffe ||
+        c == 0xffff || c >= 0xf0000)
+        return false;
+    return true;
+}
+
+int quote_go(struct buf *out, const char *s, size_t len)
+{
+    size_t i = 0;
+    int rc = buf_appendc(out, '"');
+
+    while (rc == 0 && i < len) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp;
+        size_t n;
+
+        switch (c) {
+        case '"':
+            rc = buf_appends(out, "\\\"");
+            i++;
+            continue;
+        case '\\':
+            rc = buf_appends(out, "\\\\");
+            i++;
+            continue;
+        case '\a':
+            rc = buf_appends(out, "\\a");
+            i++;
+            continue;
+        case '\b':
+            rc = buf_appends(out, "\\b");
+            i++;
+            continue;
+        case '\f':
+            rc = buf_appends(out, "\\f");
+            i++;
+            continue;
+        case '\n':
+            rc = buf_appends(out, "\\n");
+            i++;
+            continue;
+        case '\r':
+            rc = buf_appends(out, "\\r");
+            i++;
+            continue;
+        case '\t':
+            rc = buf_appends(out, "\\t");
+            i++;
+            continue;
+        case '\v':
+            rc = buf_appends(out, "\\v");
+            i++;
+            continue;
+        default:
+            break;
+        }
+        n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            rc = buf_printf(out, "\\x%02x", c);
+            i++;
+        } else if (go_printable(cp)) {
+            rc = buf_append(out, s + i, n);
+            i += n;
+        } else {
+            if (cp < 0x80)
+                rc = buf_printf(out, "\\x%02x", (unsigned)cp);
+            else if (cp < 0x10000)
+                rc = buf_printf(out, "\\u%04x", (unsigned)cp);
+            else
+                rc = buf_printf(out, "\\U%08x", (unsigned)cp);
+            i += n;
+        }
+    }
+    if (rc == 0)
+        rc = buf_appendc(out, '"');
+    return rc;
+}
+
+const char *quote_for_error(const char *s, char *out, size_t outsz)
+{
+    struct buf b;
+    size_t len = strlen(s);
+    bool cut = false;
+
+    if (len > 80) {
+        len = 80;
+        cut = true;
+    }
+    buf_init(&b, 4096);
+    if (quote_go(&b, s, len) < 0 || (cut && buf_appends(&b, "...") < 0)) {
+        snprintf(out, outsz, "\"?\"");
+    } else {
+        snprintf(out, outsz, "%s", buf_str(&b));
+    }
+    buf_release(&b);
+    return out;
+}
+
+int labels_validate(const struct labels *ls, struct error *err)
+{
+    char q[QUOTE_ERR_MAX];
+
+    for (size_t i = 0; i < ls->n; i++) {
+        if (!label_name_valid(ls->v[i].name))
+            return error_set(err, "invalid label name %s",
+                             quote_for_error(ls->v[i].name, q, sizeof(q)));
+        if (!utf8_valid(ls->v[i].value, strlen(ls->v[i].value)))
+            return error_set(err, "label %s: label value is not valid UTF-8",
+                             quote_for_error(ls->v[i].name, q, sizeof(q)));
+    }
+    return 0;
+}
+
+/* Go's LabelSet.String() sorts the printed `name="value"` strings, not the names,
+ * so "a0" comes before "a" ('0' < '='). Names are unique and hold no '=', so
+ * comparing name + "=" decides the order. */
+static int printed_name_cmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = *a ? (unsigned char)*a : '=';
+        unsigned char cb = *b ? (unsigned char)*b : '=';
+
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+        if (*a == '\0' || *b == '\0')
+            return 0;
+    }
+}
+
+int labels_format(const struct labels *ls, struct buf *out)
+{
+    size_t *order = NULL;
+    int rc = -1;
+
+    if (ls->n > 0) {
+        order = malloc(ls->n * sizeof(*order));
+        if (order == NULL)
+            return -1;
+    }
+    /* Insertion sort: label sets are small and already almost in this order. */
+    for (size_t i = 0; i < ls->n; i++) {
+        size_t j = i;
+
+        while (j > 0 && printed_name_cmp(ls->v[order[j - 1]].name, ls->v[i].name) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    if (buf_appendc(out, '{') < 0)
+        goto out;
+    for (size_t k = 0; k < ls->n; k++) {
+        const struct label *l = &ls->v[order[k]];
+
+        if (k > 0 && buf_appends(out, ", ") < 0)
+            goto out;
+        if (buf_appends(out, l->name) < 0 || buf_appendc(out, '=') < 0 ||
+            quote_go(out, l->value, strlen(l->value)) < 0)
+            goto out;
+    }
+    if (buf_appendc(out, '}') < 0)
+        goto out;
+    rc = 0;
+out:
+    free(order);
+    return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * hmap.h - two small chained hash maps used inside router/: string keys (smap)
+ * and 64-bit keys (umap), both mapping to a void pointer.
+ *
+ * The map owns its entries and, for smap, a copy of each key; it never owns the
+ * values (callers free them). Iteration order is unspecified. Deleting while
+ * iterating is not allowed: collect keys first.
+ */
+#ifndef AMR_ROUTER_HMAP_H
+#define AMR_ROUTER_HMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct smap_entry {
+    struct smap_entry *next;
+    uint64_t hash;
+    void *val;
+    char key[]; /* NUL-terminated copy */
+};
+
+struct smap {
+    struct smap_entry **b;
+    size_t nb; /* bucket count, 0 or a power of two */
+    size_t n;
+};
+
+struct umap_entry {
+    struct umap_entry *next;
+    uint64_t key;
+    void *val;
+};
+
+struct umap {
+    struct umap_entry **b;
+    size_t nb;
+    size_t n;
+};
+
+#define SMAP_INIT                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+#define UMAP_INIT                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+void smap_init(struct smap *m);
+/* Frees the entries (not the values). */
+void smap_release(struct smap *m);
+void *smap_get(const struct smap *m, const char *key);
+/* The map's own copy of key, or NULL when absent (stable until deleted). */
+const char *smap_key(const struct smap *m, const char *key);
+/* Inserts or replaces. -1 when memory runs out (map unchanged). */
+int smap_put(struct smap *m, const char *key, void *val);
+/* Removes key; returns its value (NULL when absent). */
+void *smap_del(struct smap *m, const char *key);
+
+void umap_init(struct umap *m);
+void umap_release(struct umap *m);
+void *umap_get(const struct umap *m, uint64_t key);
+int umap_put(struct umap *m, uint64_t key, void *val);
+void *umap_del(struct umap *m, uint64_t key);
+
+/* Iteration: for (e = smap_first(m, &i); e; e = smap_next(m, e, &i)) */
+struct smap_entry *smap_first(const struct smap *m, size_t *it);
+struct smap_entry *smap_next(const struct smap *m, struct smap_entry *e, size_t *it);
+struct umap_entry *umap_first(const struct umap *m, size_t *it);
+struct umap_entry *umap_next(const struct umap *m, struct umap_entry *e, size_t *it);
+
+#endif
