@@ -25,23 +25,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_RESOLVE_TIMEOUT (5 * 60 * 1000LL)
-#define DEFAULT_LINK_EXPIRY (7 * 24 * 3600 * 1000LL)
-#define DEFAULT_RETENTION_ALERTS (120 * 3600 * 1000LL)
-#define DEFAULT_RETENTION_SILENCES (120 * 3600 * 1000LL)
+#define DEFAULT_RESOLVE_TIMEOUT     (5 * 60 * 1000LL)
+#define DEFAULT_LINK_EXPIRY         (7 * 24 * 3600 * 1000LL)
+#define DEFAULT_RETENTION_ALERTS    (120 * 3600 * 1000LL)
+#define DEFAULT_RETENTION_SILENCES  (120 * 3600 * 1000LL)
 #define DEFAULT_RETENTION_INCIDENTS (30 * 24 * 3600 * 1000LL)
-#define DEFAULT_MAX_BODY_BYTES (8u << 20)
-#define DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
-#define DEFAULT_TWILIO_API_URL "https://api.twilio.com"
+#define DEFAULT_MAX_BODY_BYTES      (8u << 20)
+#define DEFAULT_PAGERDUTY_URL       "https://events.pagerduty.com/v2/enqueue"
+#define DEFAULT_TWILIO_API_URL      "https://api.twilio.com"
 
-static const char *const top_keys[] = {
-    "global",        "route",          "receivers",   "inhibit_rules",
-    "templates",     "time_intervals", "mute_time_intervals",
-    "escalation_policies", "teams",    "ack",         "api",
-    "retention",     NULL};
+static const char *const top_keys[] = {"global",
+                                       "route",
+                                       "receivers",
+                                       "inhibit_rules",
+                                       "templates",
+                                       "time_intervals",
+                                       "mute_time_intervals",
+                                       "escalation_policies",
+                                       "teams",
+                                       "ack",
+                                       "api",
+                                       "retention",
+                                       NULL};
 
-static const char *const team_keys[] = {"name", "matchers", "route", "receivers",
-                                        "escalation_policies", NULL};
+static const char *const team_keys[] = {
+    "name", "matchers", "route", "receivers", "escalation_policies", NULL};
 
 const char *config_secret_redacted(const struct secret *s)
 {
@@ -72,8 +80,7 @@ const struct team *config_find_team(const struct config *cfg, const char *name)
     return NULL;
 }
 
-const struct time_interval *config_find_time_interval(const struct config *cfg,
-                                                      const char *name)
+const struct time_interval *config_find_time_interval(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_time_intervals; i++)
         if (cfg->time_intervals[i].name != NULL && strcmp(cfg->time_intervals[i].name, name) == 0)
@@ -135,38 +142,15 @@ void config_free(struct config *cfg)
 static int ld_global(struct ld *ld, const struct ynode *root)
 {
     static const char *const keys[] = {
-        "resolve_timeout",
-        "http_config",
-        "smtp_from",
-        "smtp_hello",
-        "smtp_smarthost",
-        "smtp_auth_username",
-        "smtp_auth_password",
-        "smtp_auth_password_file",
-        "smtp_auth_password_env",
-        "smtp_auth_secret",
-        "smtp_auth_secret_file",
-        "smtp_auth_secret_env",
-        "smtp_auth_identity",
-        "smtp_require_tls",
-        "slack_api_url",
-        "slack_api_url_file",
-        "slack_api_url_env",
-        "pagerduty_url",
-        "twilio_api_url",
+        "resolve_timeout", "http_config", "smtp_from", "smtp_hello", "smtp_smarthost",
+        "smtp_auth_username", "smtp_auth_password", "smtp_auth_password_file",
+        "smtp_auth_password_env", "smtp_auth_secret", "smtp_auth_secret_file",
+        "smtp_auth_secret_env", "smtp_auth_identity", "smtp_require_tls", "slack_api_url",
+        "slack_api_url_file", "slack_api_url_env", "pagerduty_url", "twilio_api_url",
         /* Alertmanager settings of integrations amrouter does not have: accepted, unused. */
-        "opsgenie_api_url",
-        "opsgenie_api_key",
-        "opsgenie_api_key_file",
-        "wechat_api_url",
-        "wechat_api_secret",
-        "wechat_api_corp_id",
-        "victorops_api_url",
-        "victorops_api_key",
-        "victorops_api_key_file",
-        "telegram_api_url",
-        "webex_api_url",
-        NULL};
+        "opsgenie_api_url", "opsgenie_api_key", "opsgenie_api_key_file", "wechat_api_url",
+        "wechat_api_secret", "wechat_api_corp_id", "victorops_api_url", "victorops_api_key",
+        "victorops_api_key_file", "telegram_api_url", "webex_api_url", NULL};
     struct global_config *g = &ld->cfg->global;
     const struct ynode *n = ld_get(root, "global");
 
@@ -228,8 +212,8 @@ static bool has_glob_chars(const char *s)
 }
 
 /* Expands a list of globs relative to dir. Literal names must exist when must_exist. */
-static int expand_globs(struct ld *ld, const struct ynode *list, const char *path,
-                        const char *dir, bool must_exist, char ***out, size_t *n)
+static int expand_globs(struct ld *ld, const struct ynode *list, const char *path, const char *dir,
+                        bool must_exist, char ***out, size_t *n)
 {
     if (ld_seq(ld, list, path) < 0)
         return -1;
@@ -242,8 +226,7 @@ static int expand_globs(struct ld *ld, const struct ynode *list, const char *pat
 
         path_idx(ip, path, i);
         if (it->kind != YNODE_SCALAR || ynode_is_null(it))
-            return ld_fail(ld, it, ip, "expected a file name or glob, got %s",
-                           ynode_kind_name(it));
+            return ld_fail(ld, it, ip, "expected a file name or glob, got %s", ynode_kind_name(it));
         pattern = ld_relpath(dir, it->value);
         if (pattern == NULL)
             return ld_fail(ld, it, ip, "out of memory");
@@ -359,8 +342,7 @@ static int ld_teams(struct ld *ld, const char *dir)
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->teams[j].name, t->name) == 0) {
                 ld_fail(ld, ld_get(tn, "name"), "name",
-                        "team name \"%s\" is not unique (also in %s)", t->name,
-                        cfg->teams[j].file);
+                        "team name \"%s\" is not unique (also in %s)", t->name, cfg->teams[j].file);
                 goto out;
             }
         }
@@ -432,11 +414,13 @@ static int ld_receivers(struct ld *ld, const char *dir)
     }
     ld->team = NULL;
     ld->fdir = dir;
+    ld->file = cfg->file;
     if (ld_receiver_list(ld, ld->main) < 0)
         return -1;
     for (size_t i = 0; i < cfg->n_teams; i++) {
         ld->team = cfg->teams[i].name;
         ld->fdir = ld->team_dirs[i];
+        ld->file = cfg->teams[i].file;
         if (ld_receiver_list(ld, ld->teams[i]) < 0)
             return -1;
     }
@@ -447,8 +431,7 @@ static int ld_receivers(struct ld *ld, const char *dir)
 
 static int ld_ack(struct ld *ld, const struct ynode *root)
 {
-    static const char *const keys[] = {"link_expiry", "secret", "secret_file", "secret_env",
-                                       NULL};
+    static const char *const keys[] = {"link_expiry", "secret", "secret_file", "secret_env", NULL};
     const struct ynode *n = ld_get(root, "ack");
     struct config *cfg = ld->cfg;
 
@@ -478,8 +461,11 @@ static int ld_scopes(struct ld *ld, const struct ynode *n, const char *path, uns
     static const struct {
         const char *name;
         unsigned bit;
-    } scopes[] = {{"ingest", SCOPE_INGEST}, {"read", SCOPE_READ},   {"silence", SCOPE_SILENCE},
-                  {"ack", SCOPE_ACK},       {"admin", SCOPE_ADMIN}};
+    } scopes[] = {{"ingest", SCOPE_INGEST},
+                  {"read", SCOPE_READ},
+                  {"silence", SCOPE_SILENCE},
+                  {"ack", SCOPE_ACK},
+                  {"admin", SCOPE_ADMIN}};
     const struct ynode *l = ld_get(n, "scopes");
     char p[CFG_PATH_MAX];
 
@@ -514,8 +500,8 @@ static int ld_scopes(struct ld *ld, const struct ynode *n, const char *path, uns
 static int ld_api(struct ld *ld, const struct ynode *root)
 {
     static const char *const keys[] = {"tokens", "max_body_bytes", NULL};
-    static const char *const tkeys[] = {"name",      "token", "token_file", "token_env",
-                                        "scopes",    "team",  NULL};
+    static const char *const tkeys[] = {"name",   "token", "token_file", "token_env",
+                                        "scopes", "team",  NULL};
     const struct ynode *n = ld_get(root, "api");
     const struct ynode *l;
     struct config *cfg = ld->cfg;

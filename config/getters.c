@@ -133,10 +133,10 @@ int ld_str(struct ld *ld, const struct ynode *map, const char *key, const char *
 
 int ld_bool(struct ld *ld, const struct ynode *map, const char *key, const char *path, bool *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
-                                      "ON", NULL};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-                                     "OFF", NULL};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON",  NULL};
+    static const char *const no[] = {"false", "False", "FALSE", "no",  "No",
+                                     "NO",    "off",   "Off",   "OFF", NULL};
     const struct ynode *v = ld_get(map, key);
     char p[CFG_PATH_MAX];
 
@@ -162,8 +162,8 @@ int ld_bool(struct ld *ld, const struct ynode *map, const char *key, const char 
     return ld_fail(ld, v, p, "expected true or false, got %s", ynode_kind_name(v));
 }
 
-int ld_int(struct ld *ld, const struct ynode *map, const char *key, const char *path,
-           long long min, long long max, long long *out)
+int ld_int(struct ld *ld, const struct ynode *map, const char *key, const char *path, long long min,
+           long long max, long long *out)
 {
     const struct ynode *v = ld_get(map, key);
     char p[CFG_PATH_MAX];
@@ -287,8 +287,7 @@ char *ld_read_file(const char *path, size_t *len, struct error *err)
             char *nd;
 
             if (ncap > CONFIG_FILE_MAX + 4096 + 1) {
-                error_set(err, "cannot read \"%s\": larger than %u bytes", path,
-                          CONFIG_FILE_MAX);
+                error_set(err, "cannot read \"%s\": larger than %u bytes", path, CONFIG_FILE_MAX);
                 goto fail;
             }
             nd = realloc(data, ncap);
@@ -349,8 +348,7 @@ int ld_secret(struct ld *ld, const struct ynode *map, const char *key, const cha
         const struct ynode *second = ve != NULL ? ve : vf;
 
         path_key(p, path, second == ve ? kenv : kfile);
-        return ld_fail(ld, second, p, "at most one of %s, %s and %s may be set", key, kfile,
-                       kenv);
+        return ld_fail(ld, second, p, "at most one of %s, %s and %s may be set", key, kfile, kenv);
     }
     if (v != NULL) {
         path_key(p, path, key);
@@ -415,8 +413,7 @@ int ld_tmpl(struct ld *ld, const struct ynode *map, const char *key, const char 
 }
 
 static int push_matcher(struct ld *ld, const struct ynode *at, const char *path,
-                        struct matchers *out, enum match_op op, const char *name,
-                        const char *value)
+                        struct matchers *out, enum match_op op, const char *name, const char *value)
 {
     struct matcher m;
     struct error e;
@@ -430,8 +427,7 @@ static int push_matcher(struct ld *ld, const struct ynode *at, const char *path,
     return 0;
 }
 
-int ld_matcher_strings(struct ld *ld, const struct ynode *v, const char *path,
-                       struct matchers *out)
+int ld_matcher_strings(struct ld *ld, const struct ynode *v, const char *path, struct matchers *out)
 {
     if (ld_seq(ld, v, path) < 0)
         return -1;

@@ -26,10 +26,11 @@
 struct ld {
     struct config *cfg;
     struct error *err;
-    const char *fdir;      /* directory of the file being read, for relative *_file paths */
-    const char *team;      /* the team whose file is being read; NULL for the main file */
-    struct ynode *main;    /* the main file's tree */
-    struct ynode **teams;  /* parsed team files, parallel to cfg->teams */
+    const char *fdir;     /* directory of the file being read, for relative *_file paths */
+    const char *team;     /* the team whose file is being read; NULL for the main file */
+    const char *file;     /* that file's name, owned by the config (for notifier_config.file) */
+    struct ynode *main;   /* the main file's tree */
+    struct ynode **teams; /* parsed team files, parallel to cfg->teams */
     char **team_dirs;
 };
 
@@ -55,8 +56,8 @@ int ld_missing(struct ld *ld, const struct ynode *map, const char *path, const c
 int ld_scalar_str(struct ld *ld, const struct ynode *v, const char *path, char **out);
 int ld_str(struct ld *ld, const struct ynode *map, const char *key, const char *path, char **out);
 int ld_bool(struct ld *ld, const struct ynode *map, const char *key, const char *path, bool *out);
-int ld_int(struct ld *ld, const struct ynode *map, const char *key, const char *path,
-           long long min, long long max, long long *out);
+int ld_int(struct ld *ld, const struct ynode *map, const char *key, const char *path, long long min,
+           long long max, long long *out);
 /* A Prometheus duration; *set (may be NULL) says whether the key was present. */
 int ld_duration(struct ld *ld, const struct ynode *map, const char *key, const char *path,
                 int64_t *out, bool *set);

@@ -20,7 +20,7 @@
 #include <strings.h>
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_TIMEOUT_MS         30000
 
 static char *xstrdup(const char *s)
 {
@@ -94,9 +94,9 @@ static int ld_path(struct ld *ld, const struct ynode *map, const char *key, cons
 
 static int ld_tls(struct ld *ld, const struct ynode *map, const char *path, struct http_config *h)
 {
-    static const char *const keys[] = {"ca_file", "cert_file", "key_file", "server_name",
-                                       "insecure_skip_verify", "min_version", "max_version",
-                                       NULL};
+    static const char *const keys[] = {
+        "ca_file",     "cert_file",   "key_file", "server_name", "insecure_skip_verify",
+        "min_version", "max_version", NULL};
     const struct ynode *t = ld_get(map, "tls_config");
     char p[CFG_PATH_MAX];
     char *ignored = NULL;
@@ -122,10 +122,10 @@ static int ld_tls(struct ld *ld, const struct ynode *map, const char *path, stru
 int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, const char *path,
                    struct http_config *out)
 {
-    static const char *const keys[] = {
-        "authorization",     "basic_auth",      "bearer_token",    "bearer_token_file",
-        "bearer_token_env",  "tls_config",      "proxy_url",       "follow_redirects",
-        "enable_http2",      "connect_timeout", "timeout",         NULL};
+    static const char *const keys[] = {"authorization",     "basic_auth",       "bearer_token",
+                                       "bearer_token_file", "bearer_token_env", "tls_config",
+                                       "proxy_url",         "follow_redirects", "enable_http2",
+                                       "connect_timeout",   "timeout",          NULL};
     static const char *const auth_keys[] = {"type", "credentials", "credentials_file",
                                             "credentials_env", NULL};
     static const char *const basic_keys[] = {"username", "password", "password_file",
@@ -148,8 +148,7 @@ int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, cons
             ld_str(ld, a, "type", sp, &out->authorization_type) < 0 ||
             ld_secret(ld, a, "credentials", sp, &out->bearer_token) < 0)
             return -1;
-        if (out->authorization_type != NULL &&
-            strcasecmp(out->authorization_type, "basic") == 0)
+        if (out->authorization_type != NULL && strcasecmp(out->authorization_type, "basic") == 0)
             return ld_fail(ld, ld_get(a, "type"), sp,
                            "authorization type cannot be set to \"basic\", use \"basic_auth\"");
     }
@@ -191,7 +190,7 @@ static int notifier_defaults(struct ld *ld, struct notifier_config *nc, enum not
     const struct global_config *g = &ld->cfg->global;
 
     nc->kind = kind;
-    nc->file = at->file;
+    nc->file = ld->file;
     nc->line = at->line;
     nc->send_resolved = kind == NOTIFIER_WEBHOOK || kind == NOTIFIER_PAGERDUTY;
     if (http_config_copy(&nc->http, &g->http) < 0)
@@ -234,7 +233,7 @@ static int ld_webhook(struct ld *ld, const struct ynode *n, const char *p,
                       struct notifier_config *nc)
 {
     static const char *const keys[] = {"send_resolved", "http_config", "url", "url_file",
-                                       "url_env", "max_alerts", NULL};
+                                       "url_env",       "max_alerts",  NULL};
     long long max_alerts = 0;
 
     if (ld_map(ld, n, p, keys) < 0 || ld_secret(ld, n, "url", p, &nc->url) < 0 ||
@@ -246,15 +245,14 @@ static int ld_webhook(struct ld *ld, const struct ynode *n, const char *p,
     return 0;
 }
 
-static int ld_slack(struct ld *ld, const struct ynode *n, const char *p,
-                    struct notifier_config *nc)
+static int ld_slack(struct ld *ld, const struct ynode *n, const char *p, struct notifier_config *nc)
 {
     static const char *const keys[] = {
-        "send_resolved", "http_config", "api_url",     "api_url_file", "api_url_env",
-        "channel",       "username",    "icon_emoji",  "icon_url",     "title",
-        "title_link",    "text",        "pretext",     "footer",       "fallback",
-        "color",         "fields",      "ack_button",  "callback_id",  "image_url",
-        "thumb_url",     "link_names",  "short_fields", "mrkdwn_in",   NULL};
+        "send_resolved", "http_config", "api_url",      "api_url_file", "api_url_env",
+        "channel",       "username",    "icon_emoji",   "icon_url",     "title",
+        "title_link",    "text",        "pretext",      "footer",       "fallback",
+        "color",         "fields",      "ack_button",   "callback_id",  "image_url",
+        "thumb_url",     "link_names",  "short_fields", "mrkdwn_in",    NULL};
     static const char *const field_keys[] = {"title", "value", "short", NULL};
     const struct ynode *f;
     char fp[CFG_PATH_MAX];
@@ -412,15 +410,28 @@ static int ld_tmpl_map(struct ld *ld, const struct ynode *n, const char *key, co
     return 0;
 }
 
-static int ld_email(struct ld *ld, const struct ynode *n, const char *p,
-                    struct notifier_config *nc)
+static int ld_email(struct ld *ld, const struct ynode *n, const char *p, struct notifier_config *nc)
 {
-    static const char *const keys[] = {
-        "send_resolved",      "to",          "from",          "smarthost",
-        "hello",              "auth_username", "auth_password", "auth_password_file",
-        "auth_password_env",  "auth_secret", "auth_secret_file", "auth_secret_env",
-        "auth_identity",      "require_tls", "tls_config",    "headers",
-        "subject",            "html",        "text",          NULL};
+    static const char *const keys[] = {"send_resolved",
+                                       "to",
+                                       "from",
+                                       "smarthost",
+                                       "hello",
+                                       "auth_username",
+                                       "auth_password",
+                                       "auth_password_file",
+                                       "auth_password_env",
+                                       "auth_secret",
+                                       "auth_secret_file",
+                                       "auth_secret_env",
+                                       "auth_identity",
+                                       "require_tls",
+                                       "tls_config",
+                                       "headers",
+                                       "subject",
+                                       "html",
+                                       "text",
+                                       NULL};
     const struct ynode *h = NULL;
 
     if (ld_map(ld, n, p, keys) < 0)
@@ -447,8 +458,8 @@ static int ld_email(struct ld *ld, const struct ynode *n, const char *p,
         if (ld_secret(ld, n, "auth_secret", p, &nc->auth_secret) < 0)
             return -1;
     }
-    if (ld_tmpl_map(ld, n, "headers", p, &nc->header_names, &nc->header_values,
-                    &nc->n_headers) < 0 ||
+    if (ld_tmpl_map(ld, n, "headers", p, &nc->header_names, &nc->header_values, &nc->n_headers) <
+            0 ||
         ld_tmpl(ld, n, "subject", p, &nc->subject) < 0 ||
         ld_tmpl(ld, n, "html", p, &nc->html) < 0 || ld_tmpl(ld, n, "text", p, &nc->email_text) < 0)
         return -1;
@@ -491,13 +502,13 @@ static int ld_email(struct ld *ld, const struct ynode *n, const char *p,
 static int ld_pagerduty(struct ld *ld, const struct ynode *n, const char *p,
                         struct notifier_config *nc)
 {
-    static const char *const keys[] = {
-        "send_resolved",    "http_config",     "routing_key", "routing_key_file",
-        "routing_key_env",  "service_key",     "service_key_file", "service_key_env",
-        "url",              "client",          "client_url",  "description",
-        "details",          "images",          "links",       "source",
-        "severity",         "class",           "component",   "group",
-        NULL};
+    static const char *const keys[] = {"send_resolved",    "http_config",     "routing_key",
+                                       "routing_key_file", "routing_key_env", "service_key",
+                                       "service_key_file", "service_key_env", "url",
+                                       "client",           "client_url",      "description",
+                                       "details",          "images",          "links",
+                                       "source",           "severity",        "class",
+                                       "component",        "group",           NULL};
     static const char *const link_keys[] = {"href", "text", NULL};
     const struct ynode *links;
     char *ignored = NULL;
@@ -518,8 +529,7 @@ static int ld_pagerduty(struct ld *ld, const struct ynode *n, const char *p,
         ld_str(ld, n, "class", p, &nc->pd_class) < 0 ||
         ld_str(ld, n, "component", p, &nc->component) < 0 ||
         ld_str(ld, n, "group", p, &nc->group) < 0 ||
-        ld_tmpl_map(ld, n, "details", p, &nc->detail_names, &nc->detail_values,
-                    &nc->n_details) < 0)
+        ld_tmpl_map(ld, n, "details", p, &nc->detail_names, &nc->detail_values, &nc->n_details) < 0)
         return -1;
     /* `source` and `images` are accepted for compatibility and not sent. */
     rc = ld_str(ld, n, "source", p, &ignored);
@@ -575,8 +585,8 @@ static int ld_pagerduty(struct ld *ld, const struct ynode *n, const char *p,
 static int ld_sms(struct ld *ld, const struct ynode *n, const char *p, struct notifier_config *nc)
 {
     static const char *const keys[] = {
-        "send_resolved",  "http_config", "account_sid",  "auth_token", "auth_token_file",
-        "auth_token_env", "from",        "to",           "api_url",    "text",
+        "send_resolved",  "http_config", "account_sid", "auth_token", "auth_token_file",
+        "auth_token_env", "from",        "to",          "api_url",    "text",
         "max_segments",   "notify_acks", NULL};
     long long segs = 1;
 
@@ -592,8 +602,9 @@ static int ld_sms(struct ld *ld, const struct ynode *n, const char *p, struct no
     if (nc->account_sid == NULL)
         return ld_missing(ld, n, p, "account_sid");
     if (nc->auth_token.value == NULL)
-        return ld_fail(ld, n, p, "one of auth_token, auth_token_file or auth_token_env must be "
-                                 "configured");
+        return ld_fail(ld, n, p,
+                       "one of auth_token, auth_token_file or auth_token_env must be "
+                       "configured");
     if (nc->sms_from == NULL)
         return ld_missing(ld, n, p, "from");
     if (ld_get(n, "to") == NULL)
@@ -685,9 +696,8 @@ static const struct {
 };
 
 static const char *const unsupported[] = {
-    "opsgenie_configs", "wechat_configs",   "pushover_configs", "victorops_configs",
-    "sns_configs",      "telegram_configs", "webex_configs",    "discord_configs",
-    "msteams_configs",  NULL};
+    "opsgenie_configs", "wechat_configs", "pushover_configs", "victorops_configs", "sns_configs",
+    "telegram_configs", "webex_configs",  "discord_configs",  "msteams_configs",   NULL};
 
 int ld_receiver(struct ld *ld, const struct ynode *n, const char *path, struct receiver *out)
 {

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_GROUP_WAIT (30 * 1000LL)
-#define DEFAULT_GROUP_INTERVAL (5 * 60 * 1000LL)
+#define DEFAULT_GROUP_WAIT      (30 * 1000LL)
+#define DEFAULT_GROUP_INTERVAL  (5 * 60 * 1000LL)
 #define DEFAULT_REPEAT_INTERVAL (4 * 3600 * 1000LL)
-#define ROUTE_KEY_MAX (64 * 1024)
+#define ROUTE_KEY_MAX           (64 * 1024)
 
 const struct receiver *ld_find_receiver(struct ld *ld, const char *name)
 {
@@ -170,8 +170,8 @@ fail:
     return -1;
 }
 
-static int ld_interval_refs(struct ld *ld, const struct ynode *n, const char *key,
-                            const char *path, char ***out, size_t *cnt)
+static int ld_interval_refs(struct ld *ld, const struct ynode *n, const char *key, const char *path,
+                            char ***out, size_t *cnt)
 {
     const struct ynode *v = ld_get(n, key);
     char p[CFG_PATH_MAX];
@@ -217,12 +217,20 @@ fail:
 static int ld_route(struct ld *ld, const struct ynode *n, const char *path, struct route *r,
                     const struct route *parent, const struct matchers *extra, size_t extra_children)
 {
-    static const char *const keys[] = {
-        "receiver",        "group_by",          "continue",
-        "match",           "match_re",          "matchers",
-        "group_wait",      "group_interval",    "repeat_interval",
-        "mute_time_intervals", "active_time_intervals", "routes",
-        "escalation",      NULL};
+    static const char *const keys[] = {"receiver",
+                                       "group_by",
+                                       "continue",
+                                       "match",
+                                       "match_re",
+                                       "matchers",
+                                       "group_wait",
+                                       "group_interval",
+                                       "repeat_interval",
+                                       "mute_time_intervals",
+                                       "active_time_intervals",
+                                       "routes",
+                                       "escalation",
+                                       NULL};
     char *recv = NULL, *esc = NULL;
     const struct ynode *v, *children;
     char p[CFG_PATH_MAX];
@@ -255,8 +263,7 @@ static int ld_route(struct ld *ld, const struct ynode *n, const char *path, stru
         r->receiver_explicit = true;
         if (r->receiver == NULL) {
             path_key(p, path, "receiver");
-            ld_fail(ld, ld_get(n, "receiver"), p, "undefined receiver \"%s\" used in route",
-                    recv);
+            ld_fail(ld, ld_get(n, "receiver"), p, "undefined receiver \"%s\" used in route", recv);
             goto out;
         }
     }
@@ -417,8 +424,8 @@ void policy_release(struct escalation_policy *p)
 static int ld_policy(struct ld *ld, const struct ynode *n, const char *path,
                      struct escalation_policy *pol)
 {
-    static const char *const keys[] = {"name", "steps", "repeat", "ack_timeout",
-                                       "reopen_on_new_alert", NULL};
+    static const char *const keys[] = {
+        "name", "steps", "repeat", "ack_timeout", "reopen_on_new_alert", NULL};
     static const char *const step_keys[] = {"after", "receivers", NULL};
     const struct ynode *steps;
     long long repeat = 0;
@@ -498,8 +505,7 @@ static int ld_policy(struct ld *ld, const struct ynode *n, const char *path,
 
             path_idx(ip, rp, j);
             if (it->kind != YNODE_SCALAR || ynode_is_null(it))
-                return ld_fail(ld, it, ip, "expected a receiver name, got %s",
-                               ynode_kind_name(it));
+                return ld_fail(ld, it, ip, "expected a receiver name, got %s", ynode_kind_name(it));
             st->receivers[j] = ld_find_receiver(ld, it->value);
             if (st->receivers[j] == NULL)
                 return ld_fail(ld, it, ip, "undefined receiver \"%s\" used in escalation policy",
@@ -571,8 +577,7 @@ int ld_policies(struct ld *ld)
     return 0;
 }
 
-static int ld_equal(struct ld *ld, const struct ynode *n, const char *path,
-                    struct inhibit_rule *ir)
+static int ld_equal(struct ld *ld, const struct ynode *n, const char *path, struct inhibit_rule *ir)
 {
     const struct ynode *v = ld_get(n, "equal");
     char p[CFG_PATH_MAX];
@@ -593,9 +598,9 @@ static int ld_equal(struct ld *ld, const struct ynode *n, const char *path,
 
 int ld_inhibit_rules(struct ld *ld, const struct ynode *root)
 {
-    static const char *const keys[] = {"source_match",    "source_match_re", "source_matchers",
-                                       "target_match",    "target_match_re", "target_matchers",
-                                       "equal",           NULL};
+    static const char *const keys[] = {
+        "source_match",    "source_match_re", "source_matchers", "target_match",
+        "target_match_re", "target_matchers", "equal",           NULL};
     const struct ynode *l = ld_get(root, "inhibit_rules");
     struct config *cfg = ld->cfg;
 

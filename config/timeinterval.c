@@ -26,9 +26,9 @@
 
 static const char *const weekday_names[] = {"sunday",   "monday", "tuesday", "wednesday",
                                             "thursday", "friday", "saturday"};
-static const char *const month_names[] = {"january", "february", "march",     "april",
-                                          "may",     "june",     "july",      "august",
-                                          "september", "october", "november", "december"};
+static const char *const month_names[] = {"january",   "february", "march",    "april",
+                                          "may",       "june",     "july",     "august",
+                                          "september", "october",  "november", "december"};
 
 void time_interval_release(struct time_interval *ti)
 {
@@ -231,8 +231,8 @@ static int one_year(struct ld *ld, const struct ynode *v, const char *p,
 static int ld_spec(struct ld *ld, const struct ynode *n, const char *path,
                    struct time_interval_spec *spec)
 {
-    static const char *const keys[] = {"times",  "weekdays", "days_of_month", "months",
-                                       "years",  "location", NULL};
+    static const char *const keys[] = {"times",    "weekdays", "days_of_month", "months", "years",
+                                       "location", NULL};
     static const char *const time_keys[] = {"start_time", "end_time", NULL};
     const struct ynode *times;
 

@@ -40,8 +40,8 @@ static struct ynode *node_new(enum ynode_kind kind, const char *file, const yaml
 
 static int conv_err(struct conv *c, const yaml_mark_t *m, const char *what)
 {
-    return error_set(c->err, "%s:%d:%d: yaml: %s", c->file, (int)m->line + 1,
-                     (int)m->column + 1, what);
+    return error_set(c->err, "%s:%d:%d: yaml: %s", c->file, (int)m->line + 1, (int)m->column + 1,
+                     what);
 }
 
 static struct ynode *convert(struct conv *c, yaml_node_t *yn, int depth)
@@ -86,8 +86,7 @@ static struct ynode *convert(struct conv *c, yaml_node_t *yn, int depth)
                 goto oom;
         }
         for (size_t i = 0; i < cnt; i++) {
-            yaml_node_t *child =
-                yaml_document_get_node(c->doc, yn->data.sequence.items.start[i]);
+            yaml_node_t *child = yaml_document_get_node(c->doc, yn->data.sequence.items.start[i]);
 
             if (child == NULL)
                 goto fail;
