@@ -1,0 +1,51 @@
+/*
+ * api.h - the HTTP endpoints: Alertmanager's API v2 (and v1 POST alerts) plus
+ * /-/healthy, /-/ready and /-/reload.
+ *
+ * The handlers parse and validate each request completely (api/parse.h), then
+ * make one call to the engine through a table of function pointers. amrouter
+ * fills the table with the engine's functions (engine/engine.h); unit tests
+ * fill it with fakes, so every handler is testable without a network or a
+ * database. A NULL entry makes its endpoints answer 503.
+ *
+ * Ownership: struct api is plain configuration owned by the caller; it must
+ * outlive the HTTP server. Handlers never keep pointers into a request.
+ */
+#ifndef AMR_API_API_H
+#define AMR_API_API_H
+
+#include "api/server.h"
+#include "engine/engine.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct engine;
+struct error;
+
+/* The engine calls the API makes; see engine/engine.h for each contract. */
+struct api_engine_ops {
+    bool (*ready)(struct engine *e); /* NULL: ready as soon as the server runs */
+    int (*reload)(struct engine *e, struct error *err);
+    int (*post_alerts)(struct engine *e, struct alert *alerts, size_t n, struct error *err);
+    int (*put_silence)(struct engine *e, struct silence_in *in, char id_out[37], int *http_status,
+                       struct error *err);
+    int (*expire_silence)(struct engine *e, const char *id, int *http_status, struct error *err);
+    json_t *(*query_alerts)(struct engine *e, const struct alert_query *q);
+    json_t *(*query_groups)(struct engine *e, const struct alert_query *q);
+    json_t *(*query_silences)(struct engine *e, const struct matchers *filter);
+    json_t *(*get_silence)(struct engine *e, const char *id);
+    json_t *(*status)(struct engine *e);
+    json_t *(*receivers)(struct engine *e);
+};
+
+struct api {
+    const struct api_engine_ops *ops;
+    struct engine *engine; /* passed to every op; may be NULL for fakes */
+};
+
+/* The routing table for http_server_opts (ctx = struct api *). */
+extern const struct http_route api_routes[];
+extern const size_t api_n_routes;
+
+#endif
