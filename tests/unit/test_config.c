@@ -620,9 +620,8 @@ static const struct broken broken[] = {
      "test.yml:4:21: route.routes[0].match_re.a: invalid regular expression \"(x\": "
      "missing closing parenthesis"},
     /* 15 */
-    {"route:\n  receiver: r\n  routes:\n    - matchers: ['a=~\"b']\nreceivers: [{name: r}]\n",
-     "test.yml:4:18: route.routes[0].matchers[0]: matcher value contains unescaped double "
-     "quote: \"\\\"b\""},
+    {"route:\n  receiver: r\n  routes:\n    - matchers: ['a~b']\nreceivers: [{name: r}]\n",
+     "test.yml:4:18: route.routes[0].matchers[0]: bad matcher format: a~b"},
     /* 16 */
     {"route:\n  receiver: r\n  routes:\n    - match: {1x: b}\nreceivers: [{name: r}]\n",
      "test.yml:4:15: route.routes[0].match.1x: invalid label name \"1x\""},
