@@ -43,6 +43,8 @@ ALL_SRCS  := $(LIB_SRCS) $(wildcard cmd/*.c) $(UNIT_SRCS) $(wildcard bench/*.c) 
              $(wildcard core/*.h config/*.h router/*.h notifiers/*.h templates/*.h storage/*.h \
                         api/*.h engine/*.h cmd/*.h tests/unit/*.h)
 
+.SECONDARY:
+
 .PHONY: all run test check checksrc format bench install clean deps unit integration fuzz
 
 all: $(BINDIR)/amrouter $(BINDIR)/amctl

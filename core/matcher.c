@@ -375,17 +375,11 @@ static int parse_one(struct matcher *m, const char *s, size_t len, struct error 
     size_t name_len, raw_len;
     enum match_op op;
     struct buf val;
-    struct buf tok;
     bool quoted = false, closed = false;
     char *name_z = NULL;
     int rc = -1;
 
     buf_init(&val, len + 1);
-    buf_init(&tok, len + 1);
-    if (buf_append(&tok, s, len) < 0) {
-        error_set(err, "out of memory");
-        goto out;
-    }
     while (p < end && is_space(*p))
         p++;
     name = p;
@@ -426,9 +420,7 @@ static int parse_one(struct matcher *m, const char *s, size_t len, struct error 
         raw_len--;
     }
     if (!utf8_valid(raw, raw_len)) {
-        char q[QUOTE_ERR_MAX];
-
-        error_set(err, "matcher value not valid UTF-8: %s", quote_for_error(p, q, sizeof(q)));
+        error_set(err, "matcher value not valid UTF-8: %.*s", (int)(end - p), p);
         goto out;
     }
     for (size_t i = 0; i < raw_len; i++) {
@@ -467,24 +459,14 @@ static int parse_one(struct matcher *m, const char *s, size_t len, struct error 
     rc = matcher_init(m, op, name_z, buf_str(&val), err);
     goto out;
 
-bad_quote : {
-    char q[QUOTE_ERR_MAX];
-    char *v = strndup(p, (size_t)(end - p));
-
-    error_set(err, "matcher value contains unescaped double quote: %s",
-              quote_for_error(v != NULL ? v : "", q, sizeof(q)));
-    free(v);
+bad_quote:
+    error_set(err, "matcher value contains unescaped double quote: %.*s", (int)(end - p), p);
     goto out;
-}
-bad_format : {
-    char q[QUOTE_ERR_MAX];
-
-    error_set(err, "bad matcher format: %s", quote_for_error(buf_str(&tok), q, sizeof(q)));
-}
+bad_format:
+    error_set(err, "bad matcher format: %.*s", (int)len, s);
 out:
     free(name_z);
     buf_release(&val);
-    buf_release(&tok);
     return rc;
 }
 

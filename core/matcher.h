@@ -78,8 +78,10 @@ int matchers_copy(struct matchers *dst, const struct matchers *src);
 
 /* Parses a matcher list string (with or without braces) and appends its
  * matchers to ms. An empty string or "{}" appends nothing. Errors name the bad
- * part: `bad matcher format: "a~b"`, `matcher value contains unescaped double
- * quote: "\"a"`, `invalid regular expression ...`. On failure ms is unchanged. */
+ * part raw, with Alertmanager's texts: `bad matcher format: a~b`, `matcher value
+ * contains unescaped double quote: "a`, `matcher value not valid UTF-8: ...`;
+ * and `invalid regular expression "(": missing closing parenthesis`,
+ * `invalid label name ...`. On failure ms is unchanged. */
 int matchers_parse(struct matchers *ms, const char *s, struct error *err);
 
 /* Parses exactly one matcher such as `a=~"b"`. */

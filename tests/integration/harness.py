@@ -410,6 +410,12 @@ class Request:
         return "Request(%s %s %r)" % (self.method, self.path, self.body[:200])
 
 
+class _BigBacklogServer(http.server.ThreadingHTTPServer):
+    # The default listen backlog (5) overflows when many groups flush at once;
+    # the dropped SYN is retried a second later and skews notification timing.
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     """Records every request; answers with scripted status codes (default 200)."""
 
@@ -457,7 +463,7 @@ class WebhookReceiver:
             return status
 
     def start(self):
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler)
+        self._server = _BigBacklogServer(("127.0.0.1", 0), self._handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,

@@ -1,0 +1,1679 @@
+/*
+ * mustache.c - the mustache compiler and renderer.
+ *
+ * Compiling one template source goes in passes over a token list:
+ *   1. tokenize: text (split after every newline) and tags, following {{=| |=}}
+ *      delimiter changes; positions are kept for messages;
+ *   2. match every open tag ({{#x}} {{^x}} {{<x}} {{$x}}) with its {{/x}};
+ *   3. blocks passed to a parent ({{<p}}{{$b}}...{{/b}}{{/p}}): when the block's
+ *      opening tag ends its line, drop that newline and take the indentation of
+ *      the first content line off every content line ("reindentation");
+ *   4. a parent tag pair is standalone when nothing but whitespace stands before
+ *      its opening tag and after its closing tag on their lines;
+ *   5. the classic standalone rule: a line holding one section, inverted,
+ *      closing, comment, partial, block or delimiter tag and only whitespace
+ *      disappears (a partial or block keeps the whitespace as its indentation);
+ *   6. mark the first output-producing token of each line ("bol"): that is
+ *      where the indentation of a standalone partial or block goes at render;
+ *   7. build a tree of nodes in one flat array per template; text lives in one
+ *      arena per template (adjacent text on one line is merged).
+ * Partials and parents are looked up by name in the set being compiled and
+ * loaded (once each) through the caller's loader, so recursion terminates.
+ *
+ * Rendering walks the tree with a context stack of json_t pointers and a
+ * linked list of parent frames (the overrides in force). Block overrides are
+ * resolved outermost first, as the inheritance spec says. Indentation is
+ * written before a "bol" node when the output is at the start of a line.
+ *
+ * Invariants: after mustache_compile() nothing in a struct mustache changes;
+ * nodes refer to partials by pointer into the same set; all names and texts
+ * are offsets into the owning template's arena.
+ */
+#include "templates/mustache.h"
+
+#include "core/buf.h"
+#include "core/error.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE        UINT32_MAX
+#define DELIM_MAX   16
+#define INDENT_MAX  (64u * 1024)
+#define PARENT_NONE (-1L)
+
+enum tok_kind {
+    T_TEXT,
+    T_VAR,
+    T_RAW,
+    T_SECTION,
+    T_INVERTED,
+    T_CLOSE,
+    T_COMMENT,
+    T_PARTIAL,
+    T_PARENT,
+    T_BLOCK,
+    T_DELIM,
+};
+
+struct tok {
+    enum tok_kind kind;
+    size_t s, e; /* TEXT: the text; tags: the name */
+    int line, col;
+    size_t match;        /* opening <-> closing partner */
+    long owner;          /* index of the innermost enclosing opening tag, or PARENT_NONE */
+    size_t ind_s, ind_e; /* indentation (a slice of the source), empty when none */
+    bool nl;             /* TEXT ending with '\n' (fixed at tokenize time) */
+    bool dropped;
+    bool standalone;
+    bool bol;
+};
+
+enum node_kind {
+    N_TEXT,
+    N_VAR,
+    N_RAW,
+    N_SECTION,
+    N_INVERTED,
+    N_PARTIAL,
+    N_PARENT,
+    N_BLOCK,
+};
+
+struct mtpl;
+
+struct node {
+    uint8_t kind;
+    bool bol;
+    bool standalone;
+    uint32_t next;             /* next sibling or NONE */
+    uint32_t child;            /* first child or NONE */
+    uint32_t off;              /* TEXT: text; VAR/RAW/SECTION/INVERTED: first of the NUL-separated
+                       name parts; BLOCK: the name */
+    uint32_t len;              /* TEXT: bytes; VAR...: number of name parts (0 = "."); */
+    uint32_t ind_off, ind_len; /* PARTIAL/PARENT: standalone indentation; BLOCK: site's */
+    struct mtpl *partial;      /* PARTIAL/PARENT; NULL when missing and allowed */
+};
+
+/* One template of a set: the main one or a partial. */
+struct mtpl {
+    char *name;   /* the partial's name ("" for the main template) */
+    char *origin; /* for messages */
+    char *arena;
+    size_t arena_len, arena_cap;
+    struct node *nodes;
+    uint32_t n_nodes, cap_nodes;
+    uint32_t root; /* first top-level node or NONE */
+    bool compiled;
+    bool missing; /* not found and MUSTACHE_MISSING_PARTIAL_EMPTY: renders as "" */
+    /* Where it was first referenced, for "partial not found". */
+    const char *ref_origin;
+    int ref_line, ref_col;
+};
+
+struct mustache {
+    struct mtpl **tpls; /* tpls[0] is the main template */
+    size_t n, cap;
+};
+
+struct parser {
+    const char *src;
+    size_t len;
+    const char *origin;
+    struct tok *toks;
+    size_t n, cap;
+    char otag[DELIM_MAX], ctag[DELIM_MAX];
+    size_t olen, clen;
+    /* line tracking: everything before `scanned` has been counted */
+    size_t scanned;
+    size_t lstart;
+    int line;
+    struct mustache *set;
+    struct mtpl *tpl;
+    struct error *err;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Text made only of spaces and tabs, optionally ended by "\n" or "\r\n". */
+static bool text_blank(const char *src, const struct tok *t)
+{
+    size_t i = t->s;
+    size_t e = t->e;
+
+    if (t->nl) {
+        e--;
+        if (e > i && src[e - 1] == '\r')
+            e--;
+    }
+    for (; i < e; i++)
+        if (!is_ws(src[i]))
+            return false;
+    return true;
+}
+
+static size_t lead_ws(const char *src, size_t s, size_t e)
+{
+    size_t i = s;
+
+    while (i < e && is_ws(src[i]))
+        i++;
+    return i - s;
+}
+
+static const char *find(const char *hay, size_t from, size_t len, const char *needle, size_t nlen)
+{
+    if (nlen == 0 || len < nlen)
+        return NULL;
+    for (size_t i = from; i + nlen <= len; i++) {
+        const char *p = memchr(hay + i, needle[0], len - nlen + 1 - i);
+
+        if (p == NULL)
+            return NULL;
+        if (memcmp(p, needle, nlen) == 0)
+            return p;
+        i = (size_t)(p - hay);
+    }
+    return NULL;
+}
+
+static void position(struct parser *p, size_t off, int *line, int *col)
+{
+    int c = 1;
+
+    for (; p->scanned < off; p->scanned++) {
+        if (p->src[p->scanned] == '\n') {
+            p->line++;
+            p->lstart = p->scanned + 1;
+        }
+    }
+    for (size_t i = p->lstart; i < off; i++)
+        if (((unsigned char)p->src[i] & 0xC0) != 0x80)
+            c++;
+    *line = p->line;
+    *col = c;
+}
+
+static int perr(struct parser *p, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int perr(struct parser *p, int line, int col, const char *fmt, ...)
+{
+    char msg[ERROR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return error_set(p->err, "%s:%d:%d: %s", p->origin, line, col, msg);
+}
+
+static const char *kind_sigil(enum tok_kind k)
+{
+    switch (k) {
+    case T_SECTION:
+        return "#";
+    case T_INVERTED:
+        return "^";
+    case T_PARENT:
+        return "<";
+    case T_BLOCK:
+        return "$";
+    case T_CLOSE:
+        return "/";
+    case T_PARTIAL:
+        return ">";
+    default:
+        return "";
+    }
+}
+
+/* ----------------------------------------------------------------- tokenize */
+
+static struct tok *tok_push(struct parser *p, enum tok_kind kind, size_t s, size_t e)
+{
+    struct tok *t;
+
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 64;
+        struct tok *nt = realloc(p->toks, ncap * sizeof(*nt));
+
+        if (nt == NULL) {
+            error_set(p->err, "%s: out of memory", p->origin);
+            return NULL;
+        }
+        p->toks = nt;
+        p->cap = ncap;
+    }
+    t = &p->toks[p->n++];
+    memset(t, 0, sizeof(*t));
+    t->kind = kind;
+    t->s = s;
+    t->e = e;
+    t->match = SIZE_MAX;
+    t->owner = PARENT_NONE;
+    return t;
+}
+
+/* Adds text [s, e), one token per line. */
+static int push_text(struct parser *p, size_t s, size_t e)
+{
+    while (s < e) {
+        const char *nl = memchr(p->src + s, '\n', e - s);
+        size_t end = nl ? (size_t)(nl - p->src) + 1 : e;
+        struct tok *t = tok_push(p, T_TEXT, s, end);
+
+        if (t == NULL)
+            return -1;
+        t->nl = nl != NULL;
+        s = end;
+    }
+    return 0;
+}
+
+/* Checks a tag's name: non-empty, no inner whitespace, and for names that are looked
+ * up in the context, no empty dotted part. */
+static int check_name(struct parser *p, struct tok *t, bool dotted)
+{
+    if (t->s == t->e)
+        return perr(p, t->line, t->col, "empty tag name");
+    for (size_t i = t->s; i < t->e; i++)
+        if (is_space(p->src[i]))
+            return perr(p, t->line, t->col, "invalid tag name \"%.*s\": contains whitespace",
+                        (int)(t->e - t->s), p->src + t->s);
+    if (dotted && !(t->e - t->s == 1 && p->src[t->s] == '.')) {
+        bool empty_part = p->src[t->s] == '.' || p->src[t->e - 1] == '.';
+
+        for (size_t i = t->s; i + 1 < t->e; i++)
+            if (p->src[i] == '.' && p->src[i + 1] == '.')
+                empty_part = true;
+        if (empty_part)
+            return perr(p, t->line, t->col, "invalid name \"%.*s\"", (int)(t->e - t->s),
+                        p->src + t->s);
+    }
+    return 0;
+}
+
+static void trim(const char *src, size_t *s, size_t *e)
+{
+    while (*s < *e && is_space(src[*s]))
+        (*s)++;
+    while (*e > *s && is_space(src[*e - 1]))
+        (*e)--;
+}
+
+/* Parses "{{=<% %>=}}" content [s, e) into new delimiters. */
+static int set_delims(struct parser *p, size_t s, size_t e, int line, int col)
+{
+    size_t a, b, c, d;
+
+    trim(p->src, &s, &e);
+    a = s;
+    b = a;
+    while (b < e && !is_space(p->src[b]))
+        b++;
+    c = b;
+    while (c < e && is_space(p->src[c]))
+        c++;
+    d = e;
+    if (b == a || c == d || c == b)
+        return perr(p, line, col, "bad delimiters: expected {{=OPEN CLOSE=}}");
+    for (size_t i = c; i < d; i++)
+        if (is_space(p->src[i]))
+            return perr(p, line, col, "bad delimiters: expected exactly two delimiters");
+    for (size_t i = a; i < d; i++)
+        if (p->src[i] == '=' && (i < b || i >= c))
+            return perr(p, line, col, "bad delimiters: a delimiter may not contain '='");
+    if (b - a >= DELIM_MAX || d - c >= DELIM_MAX)
+        return perr(p, line, col, "bad delimiters: longer than %d bytes", DELIM_MAX - 1);
+    memcpy(p->otag, p->src + a, b - a);
+    p->olen = b - a;
+    memcpy(p->ctag, p->src + c, d - c);
+    p->clen = d - c;
+    return 0;
+}
+
+static int tokenize(struct parser *p)
+{
+    size_t pos = 0;
+
+    while (pos < p->len) {
+        const char *o = find(p->src, pos, p->len, p->otag, p->olen);
+        size_t ts, q, end, ns, ne;
+        enum tok_kind kind;
+        int line, col;
+        struct tok *t;
+        const char *c;
+
+        if (o == NULL)
+            return push_text(p, pos, p->len);
+        ts = (size_t)(o - p->src);
+        if (push_text(p, pos, ts) < 0)
+            return -1;
+        position(p, ts, &line, &col);
+        q = ts + p->olen;
+        if (q < p->len && p->src[q] == '{') {
+            char close[DELIM_MAX + 1];
+
+            close[0] = '}';
+            memcpy(close + 1, p->ctag, p->clen);
+            c = find(p->src, q + 1, p->len, close, p->clen + 1);
+            if (c == NULL)
+                return perr(p, line, col, "unclosed tag: expected \"}%.*s\"", (int)p->clen,
+                            p->ctag);
+            kind = T_RAW;
+            ns = q + 1;
+            ne = (size_t)(c - p->src);
+            end = ne + 1 + p->clen;
+        } else if (q < p->len && p->src[q] == '=') {
+            char close[DELIM_MAX + 1];
+
+            close[0] = '=';
+            memcpy(close + 1, p->ctag, p->clen);
+            c = find(p->src, q + 1, p->len, close, p->clen + 1);
+            if (c == NULL)
+                return perr(p, line, col, "unclosed delimiter tag: expected \"=%.*s\"",
+                            (int)p->clen, p->ctag);
+            t = tok_push(p, T_DELIM, q + 1, (size_t)(c - p->src));
+            if (t == NULL)
+                return -1;
+            t->line = line;
+            t->col = col;
+            pos = (size_t)(c - p->src) + 1 + p->clen;
+            if (set_delims(p, q + 1, (size_t)(c - p->src), line, col) < 0)
+                return -1;
+            continue;
+        } else {
+            c = find(p->src, q, p->len, p->ctag, p->clen);
+            if (c == NULL)
+                return perr(p, line, col, "unclosed tag: expected \"%.*s\"", (int)p->clen, p->ctag);
+            ns = q;
+            ne = (size_t)(c - p->src);
+            end = ne + p->clen;
+            kind = T_VAR;
+            if (ns < ne) {
+                switch (p->src[ns]) {
+                case '&':
+                    kind = T_RAW;
+                    break;
+                case '#':
+                    kind = T_SECTION;
+                    break;
+                case '^':
+                    kind = T_INVERTED;
+                    break;
+                case '/':
+                    kind = T_CLOSE;
+                    break;
+                case '!':
+                    kind = T_COMMENT;
+                    break;
+                case '>':
+                    kind = T_PARTIAL;
+                    break;
+                case '<':
+                    kind = T_PARENT;
+                    break;
+                case '$':
+                    kind = T_BLOCK;
+                    break;
+                default:
+                    break;
+                }
+                if (kind != T_VAR)
+                    ns++;
+            }
+        }
+        trim(p->src, &ns, &ne);
+        t = tok_push(p, kind, ns, ne);
+        if (t == NULL)
+            return -1;
+        t->line = line;
+        t->col = col;
+        if (kind != T_COMMENT) {
+            bool dotted = kind == T_VAR || kind == T_RAW || kind == T_SECTION ||
+                          kind == T_INVERTED || kind == T_CLOSE;
+
+            if (check_name(p, t, dotted) < 0)
+                return -1;
+            if ((kind == T_PARTIAL || kind == T_PARENT) && p->src[t->s] == '*')
+                return perr(p, line, col, "dynamic partial names (%s*) are not supported",
+                            kind_sigil(kind));
+        }
+        pos = end;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ passes */
+
+static bool name_eq(const struct parser *p, const struct tok *a, const struct tok *b)
+{
+    return a->e - a->s == b->e - b->s && memcmp(p->src + a->s, p->src + b->s, a->e - a->s) == 0;
+}
+
+static int match_sections(struct parser *p)
+{
+    size_t stack[MUSTACHE_MAX_DEPTH];
+    size_t depth = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        struct tok *t = &p->toks[i];
+
+        t->owner = depth ? (long)stack[depth - 1] : PARENT_NONE;
+        switch (t->kind) {
+        case T_SECTION:
+        case T_INVERTED:
+        case T_PARENT:
+        case T_BLOCK:
+            if (depth == MUSTACHE_MAX_DEPTH)
+                return perr(p, t->line, t->col, "sections nested deeper than %d",
+                            MUSTACHE_MAX_DEPTH);
+            stack[depth++] = i;
+            break;
+        case T_CLOSE: {
+            struct tok *o;
+
+            if (depth == 0)
+                return perr(p, t->line, t->col, "unexpected {{/%.*s}}: no section is open",
+                            (int)(t->e - t->s), p->src + t->s);
+            o = &p->toks[stack[depth - 1]];
+            if (!name_eq(p, o, t))
+                return perr(p, t->line, t->col,
+                            "{{/%.*s}} does not close {{%s%.*s}} opened at line %d column %d",
+                            (int)(t->e - t->s), p->src + t->s, kind_sigil(o->kind),
+                            (int)(o->e - o->s), p->src + o->s, o->line, o->col);
+            o->match = i;
+            t->match = stack[depth - 1];
+            t->owner = o->owner;
+            depth--;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (depth > 0) {
+        struct tok *o = &p->toks[stack[depth - 1]];
+
+        return perr(p, o->line, o->col, "unclosed section {{%s%.*s}}", kind_sigil(o->kind),
+                    (int)(o->e - o->s), p->src + o->s);
+    }
+    return 0;
+}
+
+static bool in_parent_body(const struct parser *p, const struct tok *t)
+{
+    return t->owner != PARENT_NONE && p->toks[t->owner].kind == T_PARENT;
+}
+
+/* Pass 3: a block passed to a parent loses the rest of its opening line and the
+ * indentation before its closing tag, and its content is outdented by the
+ * indentation of its first line. */
+static void reindent_overrides(struct parser *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct tok *t = &p->toks[i];
+        size_t j = t->match, k, first, m;
+        bool standalone = false;
+        size_t d = 0;
+
+        if (t->kind != T_BLOCK || !in_parent_body(p, t))
+            continue;
+        k = i + 1;
+        while (k < j && p->toks[k].kind == T_TEXT && !p->toks[k].nl &&
+               text_blank(p->src, &p->toks[k]))
+            k++;
+        if (k < j && p->toks[k].kind == T_TEXT && p->toks[k].nl &&
+            text_blank(p->src, &p->toks[k])) {
+            standalone = true;
+            for (size_t x = i + 1; x <= k; x++)
+                p->toks[x].dropped = true;
+        }
+        first = standalone ? k + 1 : i + 1;
+        if (standalone && first < j && p->toks[first].kind == T_TEXT)
+            d = lead_ws(p->src, p->toks[first].s, p->toks[first].e);
+        if (d > 0) {
+            for (m = first; m < j; m++) {
+                struct tok *x = &p->toks[m];
+                size_t w;
+
+                if (x->kind != T_TEXT || x->dropped)
+                    continue;
+                if (m != first && !(p->toks[m - 1].kind == T_TEXT && p->toks[m - 1].nl))
+                    continue;
+                w = lead_ws(p->src, x->s, x->e);
+                x->s += w < d ? w : d;
+            }
+        }
+        /* Whitespace before the closing tag at the start of its line. */
+        m = j;
+        while (m > i + 1 && p->toks[m - 1].kind == T_TEXT && !p->toks[m - 1].nl &&
+               text_blank(p->src, &p->toks[m - 1]))
+            m--;
+        if (m < j && (m == i + 1 || (p->toks[m - 1].kind == T_TEXT && p->toks[m - 1].nl)))
+            for (size_t x = m; x < j; x++)
+                p->toks[x].dropped = true;
+    }
+}
+
+/* Pass 4: a parent pair with only whitespace before its opening tag and after its
+ * closing tag is standalone: the whitespace becomes its indentation and the
+ * closing line's newline goes. */
+static void standalone_parents(struct parser *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct tok *t = &p->toks[i];
+        size_t j = t->match, k;
+        long m;
+        bool at_start, at_end;
+
+        if (t->kind != T_PARENT || in_parent_body(p, t))
+            continue;
+        m = (long)i - 1;
+        while (m >= 0 && p->toks[m].kind == T_TEXT && !p->toks[m].nl &&
+               (p->toks[m].dropped || text_blank(p->src, &p->toks[m])))
+            m--;
+        at_start = m < 0 || (p->toks[m].kind == T_TEXT && p->toks[m].nl);
+        k = j + 1;
+        while (k < p->n && p->toks[k].kind == T_TEXT && !p->toks[k].nl &&
+               text_blank(p->src, &p->toks[k]))
+            k++;
+        at_end = k == p->n || (p->toks[k].kind == T_TEXT && text_blank(p->src, &p->toks[k]));
+        if (!at_start || !at_end)
+            continue;
+        t->standalone = true;
+        p->toks[j].standalone = true;
+        for (long x = m + 1; x < (long)i; x++) {
+            if (!p->toks[x].dropped) {
+                t->ind_s = p->toks[x].s;
+                t->ind_e = p->toks[x].e;
+                p->toks[x].dropped = true;
+            }
+        }
+        for (size_t x = j + 1; x <= k && x < p->n; x++)
+            p->toks[x].dropped = true;
+    }
+}
+
+static bool standalone_kind(const struct parser *p, const struct tok *t)
+{
+    switch (t->kind) {
+    case T_SECTION:
+    case T_INVERTED:
+    case T_COMMENT:
+    case T_PARTIAL:
+    case T_BLOCK:
+    case T_DELIM:
+        return true;
+    case T_CLOSE:
+        return p->toks[t->match].kind != T_PARENT;
+    default:
+        return false;
+    }
+}
+
+/* Pass 5: the classic standalone rule, line by line. */
+static void standalone_lines(struct parser *p)
+{
+    size_t a = 0;
+
+    while (a < p->n) {
+        size_t b = a;
+        long tag = -1;
+        bool ok = true;
+
+        while (b < p->n && !(p->toks[b].kind == T_TEXT && p->toks[b].nl))
+            b++;
+        if (b == p->n)
+            b--;
+        for (size_t i = a; i <= b && ok; i++) {
+            struct tok *t = &p->toks[i];
+
+            if (t->kind == T_PARENT || (t->kind == T_CLOSE && p->toks[t->match].kind == T_PARENT))
+                ok = false;
+            else if (t->dropped)
+                continue;
+            else if (t->kind == T_TEXT)
+                ok = text_blank(p->src, t);
+            else if (tag >= 0 || !standalone_kind(p, t))
+                ok = false;
+            else
+                tag = (long)i;
+        }
+        if (ok && tag >= 0) {
+            struct tok *t = &p->toks[tag];
+
+            t->standalone = true;
+            for (size_t i = a; i <= b; i++) {
+                struct tok *x = &p->toks[i];
+
+                if (x->kind != T_TEXT || x->dropped)
+                    continue;
+                if ((long)i < tag && x->s < x->e) {
+                    t->ind_s = x->s;
+                    t->ind_e = x->e;
+                }
+                x->dropped = true;
+            }
+            if (t->kind == T_BLOCK && !in_parent_body(p, t) && b + 1 < p->n &&
+                p->toks[b + 1].kind == T_TEXT) {
+                /* A standalone block's indentation is that of the line after it. */
+                struct tok *nx = &p->toks[b + 1];
+
+                t->ind_s = nx->s;
+                t->ind_e = nx->s + lead_ws(p->src, nx->s, nx->e);
+            } else if (t->kind == T_BLOCK && !in_parent_body(p, t) && b + 1 < p->n) {
+                t->ind_s = t->ind_e = 0;
+            }
+        } else if (tag < 0 || !ok) {
+            /* A block site that is not standalone but starts its line after
+             * whitespace indents its override's later lines by that whitespace. */
+            for (size_t i = a; i <= b; i++) {
+                struct tok *t = &p->toks[i];
+
+                if (t->kind != T_BLOCK || in_parent_body(p, t) || t->dropped)
+                    continue;
+                if (i == a && i > 0)
+                    break;
+                if (i == a + 1 && p->toks[a].kind == T_TEXT && !p->toks[a].dropped &&
+                    text_blank(p->src, &p->toks[a])) {
+                    t->ind_s = p->toks[a].s;
+                    t->ind_e = p->toks[a].e;
+                }
+                break;
+            }
+        }
+        a = b + 1;
+    }
+}
+
+/* Pass 6: the first output-producing token of each line. */
+static void mark_bol(struct parser *p)
+{
+    bool at = true;
+
+    for (size_t i = 0; i < p->n; i++) {
+        struct tok *t = &p->toks[i];
+
+        if (t->kind == T_TEXT) {
+            if (t->dropped || t->s == t->e) {
+                if (t->nl)
+                    at = true;
+                continue;
+            }
+            t->bol = at;
+            at = t->nl;
+            continue;
+        }
+        if (t->standalone || t->kind == T_COMMENT || t->kind == T_DELIM || t->kind == T_CLOSE)
+            continue;
+        t->bol = at;
+        at = false;
+    }
+}
+
+/* ------------------------------------------------------------- tree build */
+
+static int arena_add(struct parser *p, const char *s, size_t n, bool nul, uint32_t *off)
+{
+    struct mtpl *t = p->tpl;
+    size_t need = t->arena_len + n + (nul ? 1 : 0);
+
+    if (need > UINT32_MAX)
+        return error_set(p->err, "%s: template too large", p->origin);
+    if (need > t->arena_cap) {
+        size_t ncap = t->arena_cap ? t->arena_cap : 256;
+        char *na;
+
+        while (ncap < need)
+            ncap *= 2;
+        na = realloc(t->arena, ncap);
+        if (na == NULL)
+            return error_set(p->err, "%s: out of memory", p->origin);
+        t->arena = na;
+        t->arena_cap = ncap;
+    }
+    *off = (uint32_t)t->arena_len;
+    if (n > 0)
+        memcpy(t->arena + t->arena_len, s, n);
+    t->arena_len += n;
+    if (nul)
+        t->arena[t->arena_len++] = '\0';
+    return 0;
+}
+
+static int node_new(struct parser *p, uint8_t kind, uint32_t *idx)
+{
+    struct mtpl *t = p->tpl;
+    struct node *n;
+
+    if (t->n_nodes == t->cap_nodes) {
+        uint32_t ncap = t->cap_nodes ? t->cap_nodes * 2 : 32;
+        struct node *nn = realloc(t->nodes, (size_t)ncap * sizeof(*nn));
+
+        if (nn == NULL)
+            return error_set(p->err, "%s: out of memory", p->origin);
+        t->nodes = nn;
+        t->cap_nodes = ncap;
+    }
+    *idx = t->n_nodes++;
+    n = &t->nodes[*idx];
+    memset(n, 0, sizeof(*n));
+    n->kind = kind;
+    n->next = NONE;
+    n->child = NONE;
+    return 0;
+}
+
+/* Splits a dotted name into NUL-terminated parts in the arena. */
+static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32_t *nparts)
+{
+    size_t s = t->s;
+    bool first = true;
+
+    *nparts = 0;
+    if (t->e - t->s == 1 && p->src[t->s] == '.') {
+        *off = 0;
+        return 0;
+    }
+    while (s <= t->e) {
+        const char *dot = memchr(p->src + s, '.', t->e - s);
+        size_t e = dot ? (size_t)(dot - p->src) : t->e;
+        uint32_t o;
+
+        if (arena_add(p, p->src + s, e - s, true, &o) < 0)
+            return -1;
+        if (first)
+            *off = o;
+        first = false;
+        (*nparts)++;
+        s = e + 1;
+    }
+    return 0;
+}
+
+static struct mtpl *tpl_new(const char *name)
+{
+    struct mtpl *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return NULL;
+    t->name = strdup(name);
+    if (t->name == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->root = NONE;
+    return t;
+}
+
+static void tpl_free(struct mtpl *t)
+{
+    if (t == NULL)
+        return;
+    free(t->name);
+    free(t->origin);
+    free(t->arena);
+    free(t->nodes);
+    free(t);
+}
+
+static int set_add(struct mustache *m, struct mtpl *t)
+{
+    if (m->n == m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 8;
+        struct mtpl **nt = realloc(m->tpls, ncap * sizeof(*nt));
+
+        if (nt == NULL)
+            return -1;
+        m->tpls = nt;
+        m->cap = ncap;
+    }
+    m->tpls[m->n++] = t;
+    return 0;
+}
+
+/* The set's template named name (created, still to be compiled, on first use). */
+static struct mtpl *partial_ref(struct parser *p, const struct tok *t)
+{
+    char name[512];
+    size_t n = t->e - t->s;
+    struct mtpl *x;
+
+    if (n >= sizeof(name)) {
+        perr(p, t->line, t->col, "partial name longer than %zu bytes", sizeof(name) - 1);
+        return NULL;
+    }
+    memcpy(name, p->src + t->s, n);
+    name[n] = '\0';
+    for (size_t i = 1; i < p->set->n; i++)
+        if (strcmp(p->set->tpls[i]->name, name) == 0)
+            return p->set->tpls[i];
+    x = tpl_new(name);
+    if (x == NULL || set_add(p->set, x) < 0) {
+        tpl_free(x);
+        error_set(p->err, "%s: out of memory", p->origin);
+        return NULL;
+    }
+    x->ref_origin = p->tpl->origin;
+    x->ref_line = t->line;
+    x->ref_col = t->col;
+    return x;
+}
+
+static int build(struct parser *p)
+{
+    struct mtpl *tpl = p->tpl;
+    /* Per open container: its node and the last child added so far. */
+    struct {
+        uint32_t node;
+        uint32_t last;
+    } stack[MUSTACHE_MAX_DEPTH + 1];
+    size_t depth = 0;
+    uint32_t root_last = NONE;
+
+    tpl->root = NONE;
+    for (size_t i = 0; i < p->n; i++) {
+        struct tok *t = &p->toks[i];
+        uint32_t idx = NONE, *last, *first_slot;
+        struct node *n;
+        uint8_t kind;
+
+        if (t->dropped && t->kind == T_TEXT)
+            continue;
+        if (t->kind == T_COMMENT || t->kind == T_DELIM)
+            continue;
+        if (t->kind == T_CLOSE) {
+            depth--;
+            continue;
+        }
+        /* Inside a parent's body only blocks count; skip anything else whole. */
+        if (in_parent_body(p, t) && t->kind != T_BLOCK) {
+            if (t->kind == T_SECTION || t->kind == T_INVERTED || t->kind == T_PARENT)
+                i = t->match;
+            continue;
+        }
+        if (t->kind == T_TEXT && t->s == t->e)
+            continue;
+        last = depth ? &stack[depth - 1].last : &root_last;
+        first_slot = depth ? &tpl->nodes[stack[depth - 1].node].child : &tpl->root;
+        if (t->kind == T_TEXT && !t->bol && *last != NONE && tpl->nodes[*last].kind == N_TEXT &&
+            tpl->nodes[*last].off + tpl->nodes[*last].len == tpl->arena_len) {
+            uint32_t off;
+
+            if (arena_add(p, p->src + t->s, t->e - t->s, false, &off) < 0)
+                return -1;
+            tpl->nodes[*last].len += (uint32_t)(t->e - t->s);
+            continue;
+        }
+        switch (t->kind) {
+        case T_TEXT:
+            kind = N_TEXT;
+            break;
+        case T_VAR:
+            kind = N_VAR;
+            break;
+        case T_RAW:
+            kind = N_RAW;
+            break;
+        case T_SECTION:
+            kind = N_SECTION;
+            break;
+        case T_INVERTED:
+            kind = N_INVERTED;
+            break;
+        case T_PARTIAL:
+            kind = N_PARTIAL;
+            break;
+        case T_PARENT:
+            kind = N_PARENT;
+            break;
+        case T_BLOCK:
+            kind = N_BLOCK;
+            break;
+        default:
+            BUG("unexpected token kind");
+        }
+        if (node_new(p, kind, &idx) < 0)
+            return -1;
+        /* node_new may move the array: recompute the slots. */
+        last = depth ? &stack[depth - 1].last : &root_last;
+        first_slot = depth ? &tpl->nodes[stack[depth - 1].node].child : &tpl->root;
+        n = &tpl->nodes[idx];
+        n->bol = t->bol;
+        n->standalone = t->standalone;
+        if (*last == NONE)
+            *first_slot = idx;
+        else
+            tpl->nodes[*last].next = idx;
+        *last = idx;
+        switch (t->kind) {
+        case T_TEXT: {
+            uint32_t off;
+
+            if (arena_add(p, p->src + t->s, t->e - t->s, false, &off) < 0)
+                return -1;
+            n = &tpl->nodes[idx];
+            n->off = off;
+            n->len = (uint32_t)(t->e - t->s);
+            break;
+        }
+        case T_VAR:
+        case T_RAW:
+        case T_SECTION:
+        case T_INVERTED: {
+            uint32_t off = 0, np = 0;
+
+            if (add_name(p, t, &off, &np) < 0)
+                return -1;
+            n = &tpl->nodes[idx];
+            n->off = off;
+            n->len = np;
+            break;
+        }
+        case T_PARTIAL:
+        case T_PARENT:
+        case T_BLOCK: {
+            uint32_t off = 0, ioff = 0;
+            struct mtpl *ref = NULL;
+
+            if (t->kind == T_BLOCK) {
+                if (arena_add(p, p->src + t->s, t->e - t->s, true, &off) < 0)
+                    return -1;
+            } else {
+                ref = partial_ref(p, t);
+                if (ref == NULL)
+                    return -1;
+            }
+            if (arena_add(p, p->src + t->ind_s, t->ind_e - t->ind_s, false, &ioff) < 0)
+                return -1;
+            n = &tpl->nodes[idx];
+            n->off = off;
+            n->partial = ref;
+            n->ind_off = ioff;
+            n->ind_len = (uint32_t)(t->ind_e - t->ind_s);
+            break;
+        }
+        default:
+            break;
+        }
+        if (t->kind == T_SECTION || t->kind == T_INVERTED || t->kind == T_PARENT ||
+            t->kind == T_BLOCK) {
+            stack[depth].node = idx;
+            stack[depth].last = NONE;
+            depth++;
+        }
+    }
+    return 0;
+}
+
+static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src, struct error *err)
+{
+    struct parser p;
+    int rc = -1;
+
+    memset(&p, 0, sizeof(p));
+    p.src = src;
+    p.len = strlen(src);
+    p.origin = tpl->origin ? tpl->origin : tpl->name;
+    p.set = set;
+    p.tpl = tpl;
+    p.err = err;
+    p.line = 1;
+    memcpy(p.otag, "{{", 2);
+    memcpy(p.ctag, "}}", 2);
+    p.olen = p.clen = 2;
+    if (p.len > MUSTACHE_MAX_SOURCE) {
+        error_set(err, "%s: template larger than %u bytes", p.origin, MUSTACHE_MAX_SOURCE);
+        goto out;
+    }
+    if (tokenize(&p) < 0 || match_sections(&p) < 0)
+        goto out;
+    reindent_overrides(&p);
+    standalone_parents(&p);
+    standalone_lines(&p);
+    mark_bol(&p);
+    if (build(&p) < 0)
+        goto out;
+    tpl->compiled = true;
+    rc = 0;
+out:
+    free(p.toks);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- compile */
+
+void mustache_free(struct mustache *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        tpl_free(m->tpls[i]);
+    free(m->tpls);
+    free(m);
+}
+
+const char *mustache_name(const struct mustache *m)
+{
+    return m->tpls[0]->origin;
+}
+
+struct mustache *mustache_compile(const char *source, const char *name,
+                                  const struct mustache_options *opts, struct error *err)
+{
+    struct mustache *m = calloc(1, sizeof(*m));
+    struct mtpl *main_tpl = NULL;
+    const struct mustache_loader *loader = opts ? opts->loader : NULL;
+    unsigned flags = opts ? opts->flags : 0;
+
+    if (name == NULL)
+        name = "template";
+    if (m == NULL)
+        goto oom;
+    main_tpl = tpl_new("");
+    if (main_tpl == NULL)
+        goto oom;
+    main_tpl->origin = strdup(name);
+    if (main_tpl->origin == NULL || set_add(m, main_tpl) < 0) {
+        tpl_free(main_tpl);
+        goto oom;
+    }
+    if (compile_one(m, main_tpl, source, err) < 0)
+        goto fail;
+    /* Partials referenced so far; compiling one may append more. */
+    for (size_t i = 1; i < m->n; i++) {
+        struct mtpl *t = m->tpls[i];
+        char *src = NULL, *origin = NULL;
+        int found = 1;
+
+        if (t->compiled || t->missing)
+            continue;
+        if (loader != NULL) {
+            struct error lerr;
+
+            error_clear(&lerr);
+            found = loader->load(loader->data, t->name, &src, &origin, &lerr);
+            if (found < 0) {
+                error_set(err, "%s:%d:%d: partial \"%s\": %s", t->ref_origin, t->ref_line,
+                          t->ref_col, t->name, lerr.msg);
+                free(src);
+                free(origin);
+                goto fail;
+            }
+        }
+        if (found != 0) {
+            if (flags & MUSTACHE_MISSING_PARTIAL_EMPTY) {
+                t->missing = true;
+                continue;
+            }
+            error_set(err, "%s:%d:%d: partial \"%s\" not found", t->ref_origin, t->ref_line,
+                      t->ref_col, t->name);
+            goto fail;
+        }
+        t->origin = origin;
+        if (t->origin == NULL)
+            t->origin = strdup(t->name);
+        if (t->origin == NULL) {
+            free(src);
+            goto oom;
+        }
+        if (compile_one(m, t, src, err) < 0) {
+            free(src);
+            goto fail;
+        }
+        free(src);
+    }
+    return m;
+oom:
+    error_set(err, "%s: out of memory", name);
+fail:
+    mustache_free(m);
+    return NULL;
+}
+
+static int read_file(const char *path, char **out, struct error *err)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b;
+    char chunk[8192];
+    size_t n;
+    int rc = -1;
+
+    buf_init(&b, MUSTACHE_MAX_SOURCE);
+    if (f == NULL)
+        return error_set(err, "%s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (buf_append(&b, chunk, n) < 0) {
+            error_set(err, "%s: larger than %u bytes", path, MUSTACHE_MAX_SOURCE);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        error_set(err, "%s: read error", path);
+        goto out;
+    }
+    if (memchr(buf_str(&b), '\0', b.len) != NULL) {
+        error_set(err, "%s: contains a NUL byte", path);
+        goto out;
+    }
+    *out = buf_detach(&b);
+    if (*out == NULL) {
+        error_set(err, "%s: out of memory", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_release(&b);
+    fclose(f);
+    return rc;
+}
+
+struct mustache *mustache_compile_file(const char *path, const struct mustache_options *opts,
+                                       struct error *err)
+{
+    char *src = NULL;
+    struct mustache *m;
+
+    if (read_file(path, &src, err) < 0)
+        return NULL;
+    m = mustache_compile(src, path, opts, err);
+    free(src);
+    return m;
+}
+
+/* ----------------------------------------------------------------- loaders */
+
+static int load_table(void *data, const char *name, char **source, char **origin, struct error *err)
+{
+    const struct mustache_partial *t = data;
+
+    (void)origin;
+    for (; t != NULL && t->name != NULL; t++) {
+        if (strcmp(t->name, name) == 0) {
+            *source = strdup(t->source);
+            if (*source == NULL)
+                return error_set(err, "out of memory");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct mustache_loader mustache_loader_table(const struct mustache_partial *table)
+{
+    struct mustache_loader l = {load_table, (void *)table};
+
+    return l;
+}
+
+static int load_path(const char *path, char **source, char **origin, struct error *err)
+{
+    FILE *f = fopen(path, "rb");
+
+    if (f == NULL)
+        return errno == ENOENT ? 1 : error_set(err, "%s: %s", path, strerror(errno));
+    fclose(f);
+    if (read_file(path, source, err) < 0)
+        return -1;
+    *origin = strdup(path);
+    if (*origin == NULL) {
+        free(*source);
+        *source = NULL;
+        return error_set(err, "out of memory");
+    }
+    return 0;
+}
+
+static int load_dir(void *data, const char *name, char **source, char **origin, struct error *err)
+{
+    const char *dir = data;
+    struct buf path;
+    int rc;
+
+    if (name[0] == '.' || strchr(name, '/') != NULL)
+        return 1;
+    buf_init(&path, 4096);
+    if (buf_printf(&path, "%s/%s.mustache", dir, name) < 0) {
+        buf_release(&path);
+        return error_set(err, "path too long");
+    }
+    rc = load_path(buf_str(&path), source, origin, err);
+    if (rc == 1) {
+        buf_reset(&path);
+        if (buf_printf(&path, "%s/%s", dir, name) < 0)
+            rc = error_set(err, "path too long");
+        else
+            rc = load_path(buf_str(&path), source, origin, err);
+    }
+    buf_release(&path);
+    return rc;
+}
+
+struct mustache_loader mustache_loader_dir(const char *dir)
+{
+    struct mustache_loader l = {load_dir, (void *)dir};
+
+    return l;
+}
+
+static int load_files(void *data, const char *name, char **source, char **origin, struct error *err)
+{
+    const struct mustache_files *fs = data;
+    size_t nlen = strlen(name);
+
+    for (size_t i = 0; i < fs->n; i++) {
+        const char *base = strrchr(fs->paths[i], '/');
+        const char *dot;
+        size_t blen;
+
+        base = base ? base + 1 : fs->paths[i];
+        dot = strrchr(base, '.');
+        blen = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+        if (blen == nlen && memcmp(base, name, nlen) == 0) {
+            int rc = load_path(fs->paths[i], source, origin, err);
+
+            return rc == 1 ? error_set(err, "%s: %s", fs->paths[i], strerror(ENOENT)) : rc;
+        }
+    }
+    return 1;
+}
+
+struct mustache_loader mustache_loader_files(const struct mustache_files *files)
+{
+    struct mustache_loader l = {load_files, (void *)files};
+
+    return l;
+}
+
+/* ------------------------------------------------------------------ render */
+
+int mustache_escape_parse(const char *s, enum mustache_escape *out)
+{
+    static const char *const names[] = {"html", "none", "json", "slack"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum mustache_escape)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *mustache_escape_name(enum mustache_escape esc)
+{
+    switch (esc) {
+    case MUSTACHE_ESCAPE_HTML:
+        return "html";
+    case MUSTACHE_ESCAPE_NONE:
+        return "none";
+    case MUSTACHE_ESCAPE_JSON:
+        return "json";
+    case MUSTACHE_ESCAPE_SLACK:
+        return "slack";
+    }
+    return "html";
+}
+
+/* Parent frames: the overrides in force, innermost first. */
+struct frame {
+    const struct mtpl *t;
+    uint32_t node; /* the N_PARENT node whose children are the overrides */
+    const struct frame *prev;
+};
+
+struct rstate {
+    struct buf *out;
+    size_t start;
+    enum mustache_escape esc;
+    const json_t *ctx[MUSTACHE_MAX_DEPTH + 1];
+    size_t nctx;
+    int depth;
+    struct buf indent;
+    struct error *err;
+};
+
+static int out_fail(struct rstate *st, size_t n)
+{
+    if (st->out->len + n > st->out->max || st->out->len + n < st->out->len)
+        return error_set(st->err, "template output larger than %zu bytes", st->out->max);
+    return error_set(st->err, "out of memory while rendering");
+}
+
+static int emit(struct rstate *st, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (buf_append(st->out, s, n) < 0)
+        return out_fail(st, n);
+    return 0;
+}
+
+static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustache_escape esc)
+{
+    size_t run = 0;
+
+    if (esc == MUSTACHE_ESCAPE_NONE)
+        return emit(st, s, n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *rep = NULL;
+        char tmp[8];
+
+        switch (esc) {
+        case MUSTACHE_ESCAPE_HTML:
+        case MUSTACHE_ESCAPE_SLACK:
+            if (c == '&')
+                rep = "&amp;";
+            else if (c == '<')
+                rep = "&lt;";
+            else if (c == '>')
+                rep = "&gt;";
+            else if (esc == MUSTACHE_ESCAPE_HTML && c == '"')
+                rep = "&quot;";
+            else if (esc == MUSTACHE_ESCAPE_HTML && c == '\'')
+                rep = "&#39;";
+            break;
+        case MUSTACHE_ESCAPE_JSON:
+            if (c == '"')
+                rep = "\\\"";
+            else if (c == '\\')
+                rep = "\\\\";
+            else if (c == '\n')
+                rep = "\\n";
+            else if (c == '\r')
+                rep = "\\r";
+            else if (c == '\t')
+                rep = "\\t";
+            else if (c == '\b')
+                rep = "\\b";
+            else if (c == '\f')
+                rep = "\\f";
+            else if (c < 0x20 || c == 0x7f) {
+                snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+                rep = tmp;
+            }
+            break;
+        case MUSTACHE_ESCAPE_NONE:
+            break;
+        }
+        if (rep == NULL) {
+            run++;
+            continue;
+        }
+        if (emit(st, s + i - run, run) < 0 || emit(st, rep, strlen(rep)) < 0)
+            return -1;
+        run = 0;
+    }
+    return emit(st, s + n - run, run);
+}
+
+static int emit_value(struct rstate *st, const json_t *v, enum mustache_escape esc)
+{
+    char tmp[64];
+
+    if (v == NULL)
+        return 0;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return emit_escaped(st, json_string_value(v), json_string_length(v), esc);
+    case JSON_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return emit(st, tmp, strlen(tmp));
+    case JSON_REAL: {
+        double d = json_real_value(v);
+
+        /* The shortest form that reads back as the same number, as JavaScript prints. */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+        return emit(st, tmp, strlen(tmp));
+    }
+    case JSON_TRUE:
+        return emit(st, "true", 4);
+    case JSON_FALSE:
+        return emit(st, "false", 5);
+    case JSON_NULL:
+        return 0;
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        int rc;
+
+        if (s == NULL)
+            return error_set(st->err, "out of memory while rendering");
+        rc = emit_escaped(st, s, strlen(s), esc);
+        free(s);
+        return rc;
+    }
+    }
+    return 0;
+}
+
+static bool truthy(const json_t *v)
+{
+    if (v == NULL)
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+    case JSON_FALSE:
+        return false;
+    case JSON_ARRAY:
+        return json_array_size(v) > 0;
+    case JSON_STRING:
+        return json_string_length(v) > 0;
+    case JSON_INTEGER:
+        return json_integer_value(v) != 0;
+    case JSON_REAL:
+        return json_real_value(v) != 0.0;
+    default:
+        return true;
+    }
+}
+
+static const json_t *lookup(const struct rstate *st, const struct mtpl *t, const struct node *n)
+{
+    const char *part = t->arena + n->off;
+    const json_t *v = NULL;
+
+    if (n->len == 0)
+        return st->nctx ? st->ctx[st->nctx - 1] : NULL;
+    for (size_t i = st->nctx; i-- > 0;) {
+        if (json_is_object(st->ctx[i])) {
+            v = json_object_get(st->ctx[i], part);
+            if (v != NULL)
+                break;
+        }
+    }
+    for (uint32_t k = 1; k < n->len && v != NULL; k++) {
+        part += strlen(part) + 1;
+        v = json_is_object(v) ? json_object_get(v, part) : NULL;
+    }
+    return v;
+}
+
+static bool at_line_start(const struct rstate *st)
+{
+    return st->out->len == st->start || st->out->ptr[st->out->len - 1] == '\n';
+}
+
+static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
+                       const struct frame *ov, size_t ilen);
+
+static int push_indent(struct rstate *st, size_t ilen, const char *s, size_t n, size_t *nlen)
+{
+    st->indent.len = ilen;
+    if (buf_append(&st->indent, s, n) < 0)
+        return error_set(st->err, "indentation deeper than %u bytes", INDENT_MAX);
+    *nlen = ilen + n;
+    return 0;
+}
+
+static int enter(struct rstate *st)
+{
+    if (st->depth >= MUSTACHE_MAX_DEPTH)
+        return error_set(st->err, "templates nested deeper than %d (recursive partial?)",
+                         MUSTACHE_MAX_DEPTH);
+    st->depth++;
+    return 0;
+}
+
+static int render_section(struct rstate *st, const struct mtpl *t, const struct node *n,
+                          const struct frame *ov, size_t ilen)
+{
+    const json_t *v = lookup(st, t, n);
+
+    if (!truthy(v))
+        return 0;
+    if (enter(st) < 0)
+        return -1;
+    if (json_is_array(v)) {
+        for (size_t k = 0; k < json_array_size(v); k++) {
+            st->ctx[st->nctx++] = json_array_get(v, k);
+            if (render_list(st, t, n->child, ov, ilen) < 0)
+                return -1;
+            st->nctx--;
+        }
+    } else {
+        st->ctx[st->nctx++] = v;
+        if (render_list(st, t, n->child, ov, ilen) < 0)
+            return -1;
+        st->nctx--;
+    }
+    st->depth--;
+    return 0;
+}
+
+static int render_block(struct rstate *st, const struct mtpl *t, const struct node *n,
+                        const struct frame *ov, size_t ilen)
+{
+    const char *name = t->arena + n->off;
+    const struct mtpl *ot = NULL;
+    uint32_t onode = NONE;
+    size_t nlen = ilen;
+
+    /* The outermost override wins. */
+    for (const struct frame *f = ov; f != NULL; f = f->prev) {
+        for (uint32_t c = f->t->nodes[f->node].child; c != NONE; c = f->t->nodes[c].next) {
+            if (strcmp(f->t->arena + f->t->nodes[c].off, name) == 0) {
+                ot = f->t;
+                onode = c;
+                break;
+            }
+        }
+    }
+    if (ot == NULL)
+        return render_list(st, t, n->child, ov, ilen);
+    if (n->ind_len > 0 && push_indent(st, ilen, t->arena + n->ind_off, n->ind_len, &nlen) < 0)
+        return -1;
+    return render_list(st, ot, ot->nodes[onode].child, ov, nlen);
+}
+
+static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
+                       const struct frame *ov, size_t ilen)
+{
+    for (uint32_t i = first; i != NONE; i = t->nodes[i].next) {
+        const struct node *n = &t->nodes[i];
+
+        if (n->bol && ilen > 0 && at_line_start(st)) {
+            if (emit(st, st->indent.ptr, ilen) < 0)
+                return -1;
+        }
+        switch (n->kind) {
+        case N_TEXT:
+            if (emit(st, t->arena + n->off, n->len) < 0)
+                return -1;
+            break;
+        case N_VAR:
+            if (emit_value(st, lookup(st, t, n), st->esc) < 0)
+                return -1;
+            break;
+        case N_RAW:
+            if (emit_value(st, lookup(st, t, n), MUSTACHE_ESCAPE_NONE) < 0)
+                return -1;
+            break;
+        case N_SECTION:
+            if (render_section(st, t, n, ov, ilen) < 0)
+                return -1;
+            break;
+        case N_INVERTED:
+            if (!truthy(lookup(st, t, n)) && render_list(st, t, n->child, ov, ilen) < 0)
+                return -1;
+            break;
+        case N_PARTIAL:
+        case N_PARENT: {
+            struct frame f = {t, i, ov};
+            size_t nlen = ilen;
+            const struct mtpl *p = n->partial;
+
+            if (p == NULL || p->missing)
+                break;
+            if (enter(st) < 0)
+                return -1;
+            if (n->ind_len > 0 &&
+                push_indent(st, ilen, t->arena + n->ind_off, n->ind_len, &nlen) < 0)
+                return -1;
+            if (render_list(st, p, p->root, n->kind == N_PARENT ? &f : ov, nlen) < 0)
+                return -1;
+            st->depth--;
+            break;
+        }
+        case N_BLOCK:
+            if (render_block(st, t, n, ov, ilen) < 0)
+                return -1;
+            break;
+        default:
+            BUG("unknown mustache node");
+        }
+    }
+    return 0;
+}
+
+int mustache_render(const struct mustache *m, const json_t *ctx, enum mustache_escape esc,
+                    struct buf *out, struct error *err)
+{
+    struct rstate *st = malloc(sizeof(*st));
+    size_t start = out->len;
+    int rc = -1;
+
+    if (st == NULL)
+        return error_set(err, "out of memory while rendering");
+    st->out = out;
+    st->start = start;
+    st->esc = esc;
+    st->nctx = 0;
+    st->depth = 0;
+    st->err = err;
+    buf_init(&st->indent, INDENT_MAX);
+    if (ctx != NULL)
+        st->ctx[st->nctx++] = ctx;
+    rc = render_list(st, m->tpls[0], m->tpls[0]->root, NULL, 0);
+    if (rc < 0) {
+        out->len = start;
+        if (out->ptr != NULL)
+            out->ptr[start] = '\0';
+    }
+    buf_release(&st->indent);
+    free(st);
+    return rc;
+}
