@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void unavailable(struct http_response *resp, const char *what)
+/* An endpoint whose engine call is missing is not routed: 404, as for any unknown
+ * path, with the reason. */
+static void unavailable(const struct http_request *req, struct http_response *resp)
 {
-    char msg[128];
+    char msg[256];
 
-    snprintf(msg, sizeof(msg), "%s is not available: no engine in this build", what);
-    http_respond_error_str(resp, 503, msg);
+    snprintf(msg, sizeof(msg), "path %.128s was not found: this build has no engine", req->path);
+    http_respond_error_obj(resp, 404, msg);
 }
 
 /* A query answer: NULL from the engine means it could not answer (stopping, or out
@@ -49,7 +51,7 @@ static void post_alerts(const struct api *a, const struct http_request *req,
     struct error err = {{0}};
 
     if (a->ops->post_alerts == NULL) {
-        unavailable(resp, "POST alerts");
+        unavailable(req, resp);
         return;
     }
     if (api_parse_alerts(req->body, req->body_len, &alerts, &n, &bad, &err) < 0) {
@@ -99,7 +101,7 @@ static void get_alerts(const struct api *a, const struct http_request *req,
     struct error err = {{0}};
 
     if (query == NULL) {
-        unavailable(resp, groups ? "GET alert groups" : "GET alerts");
+        unavailable(req, resp);
         return;
     }
     if (api_parse_alert_query(req, &q, &err) < 0) {
@@ -127,7 +129,7 @@ static void h_get_silences(void *ctx, const struct http_request *req, struct htt
     struct error err = {{0}};
 
     if (a->ops->query_silences == NULL) {
-        unavailable(resp, "GET silences");
+        unavailable(req, resp);
         return;
     }
     if (api_parse_filters(req, &filter, &err) < 0) {
@@ -148,7 +150,7 @@ static void h_post_silence(void *ctx, const struct http_request *req, struct htt
     int status = 400;
 
     if (a->ops->put_silence == NULL) {
-        unavailable(resp, "POST silences");
+        unavailable(req, resp);
         return;
     }
     if (api_parse_silence(req->body, req->body_len, clock_now_ms(), &in, &bad, &err) < 0) {
@@ -184,7 +186,7 @@ static void h_get_silence(void *ctx, const struct http_request *req, struct http
     json_t *s;
 
     if (a->ops->get_silence == NULL) {
-        unavailable(resp, "GET silence");
+        unavailable(req, resp);
         return;
     }
     if (!check_silence_id(req, resp))
@@ -205,7 +207,7 @@ static void h_delete_silence(void *ctx, const struct http_request *req, struct h
     int status = 500;
 
     if (a->ops->expire_silence == NULL) {
-        unavailable(resp, "DELETE silence");
+        unavailable(req, resp);
         return;
     }
     if (!check_silence_id(req, resp))
@@ -223,7 +225,7 @@ static void h_status(void *ctx, const struct http_request *req, struct http_resp
 
     (void)req;
     if (a->ops->status == NULL) {
-        unavailable(resp, "GET status");
+        unavailable(req, resp);
         return;
     }
     answer_json(resp, a->ops->status(a->engine));
@@ -235,7 +237,7 @@ static void h_receivers(void *ctx, const struct http_request *req, struct http_r
 
     (void)req;
     if (a->ops->receivers == NULL) {
-        unavailable(resp, "GET receivers");
+        unavailable(req, resp);
         return;
     }
     answer_json(resp, a->ops->receivers(a->engine));

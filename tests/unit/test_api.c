@@ -896,9 +896,11 @@ static void test_handler_without_engine(void **state)
     (void)state;
     memset(&c->ops, 0, sizeof(c->ops));
     call(c, "POST", "/api/v2/alerts", "[]", NULL, 0);
-    assert_int_equal(c->resp.status, 503);
+    assert_int_equal(c->resp.status, 404);
+    assert_string_equal(body_of(c), "{\"code\":404,\"message\":\"path /api/v2/alerts was not "
+                                    "found: this build has no engine\"}");
     call(c, "GET", "/api/v2/status", NULL, NULL, 0);
-    assert_int_equal(c->resp.status, 503);
+    assert_int_equal(c->resp.status, 404);
     call(c, "GET", "/-/ready", NULL, NULL, 0);
     assert_int_equal(c->resp.status, 200);
     call(c, "POST", "/-/reload", NULL, NULL, 0);
