@@ -122,6 +122,9 @@ static const struct {
     {"a\n=\nb", "OK {a=\"b\"}"},
     {"a=b\n", "OK {a=\"b\"}"},
     {"a=\"b\" x", "ERR matcher value contains unescaped double quote: \"b\" x"},
+    /* Printing escapes only \\ newline and \" (OpenMetrics), not like strconv.Quote:
+     * a tab, a control character and U+00A0 come out raw. */
+    {"a=\"x\ty\x01\u00a0\"", "OK {a=\"x\ty\x01\u00a0\"}"},
 };
 
 static void test_alertmanager_vectors(void **state)
