@@ -69,7 +69,7 @@ static int render(int argc, char **argv)
     enum mustache_escape esc = MUSTACHE_ESCAPE_HTML;
     struct mustache_loader_chain chain = {{NULL, NULL}, {NULL, NULL}};
     struct mustache_loader loader = mustache_loader_chained(&chain);
-    struct mustache_options opts = {&loader, 0};
+    struct mustache_options opts = {&loader, 0, 0, 0};
     struct mustache *m = NULL;
     json_t *ctx = NULL;
     struct error err;

@@ -134,6 +134,7 @@ struct parser {
     size_t scanned;
     size_t lstart;
     int line;
+    int line_off, col_off; /* added to reported positions */
     struct mustache *set;
     struct mtpl *tpl;
     struct error *err;
@@ -206,8 +207,8 @@ static void position(struct parser *p, size_t off, int *line, int *col)
     for (size_t i = p->lstart; i < off; i++)
         if (((unsigned char)p->src[i] & 0xC0) != 0x80)
             c++;
-    *line = p->line;
-    *col = c;
+    *line = p->line + p->line_off;
+    *col = c + p->col_off;
 }
 
 static int perr(struct parser *p, int line, int col, const char *fmt, ...)
@@ -1024,7 +1025,8 @@ static int build(struct parser *p)
     return 0;
 }
 
-static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src, struct error *err)
+static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src,
+                       const struct mustache_options *opts, struct error *err)
 {
     struct parser p;
     int rc = -1;
@@ -1037,6 +1039,10 @@ static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src, 
     p.tpl = tpl;
     p.err = err;
     p.line = 1;
+    if (opts != NULL) {
+        p.line_off = opts->line_offset;
+        p.col_off = opts->col_offset;
+    }
     memcpy(p.otag, "{{", 2);
     memcpy(p.ctag, "}}", 2);
     p.olen = p.clen = 2;
@@ -1096,7 +1102,7 @@ struct mustache *mustache_compile(const char *source, const char *name,
         tpl_free(main_tpl);
         goto oom;
     }
-    if (compile_one(m, main_tpl, source, err) < 0)
+    if (compile_one(m, main_tpl, source, opts, err) < 0)
         goto fail;
     /* Partials referenced so far; compiling one may append more. */
     for (size_t i = 1; i < m->n; i++) {
@@ -1135,7 +1141,7 @@ struct mustache *mustache_compile(const char *source, const char *name,
             free(src);
             goto oom;
         }
-        if (compile_one(m, t, src, err) < 0) {
+        if (compile_one(m, t, src, NULL, err) < 0) {
             free(src);
             goto fail;
         }

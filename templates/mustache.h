@@ -112,6 +112,12 @@ enum {
 struct mustache_options {
     const struct mustache_loader *loader; /* NULL: no partials exist */
     unsigned flags;                       /* MUSTACHE_* flags above */
+    /* Added to every line and column reported for the main template (not for
+     * partials), for a template embedded in another file: a YAML block scalar
+     * whose first template line is file line L, indented by N columns, gets
+     * line_offset = L - 1 and col_offset = N, so errors name the file position. */
+    int line_offset;
+    int col_offset;
 };
 
 struct mustache;

@@ -272,7 +272,7 @@ static void test_user_template_uses_defaults(void **state)
     };
     struct mustache_loader_chain chain = {mustache_loader_table(mine), default_templates_loader()};
     struct mustache_loader l = mustache_loader_chained(&chain);
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
     struct error err;
     struct mustache *m = mustache_compile("{{>prefix}} {{>slack_title}}", "mine", &opts, &err);
     json_t *ctx = context_example(3);
