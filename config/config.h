@@ -36,8 +36,8 @@ struct secret {
 
 /* Alertmanager's common HTTP client settings (http_config). */
 struct http_config {
-    struct secret bearer_token;   /* authorization.credentials or bearer_token(_file) */
-    char *authorization_type;     /* "Bearer" by default */
+    struct secret bearer_token; /* authorization.credentials or bearer_token(_file) */
+    char *authorization_type;   /* "Bearer" by default */
     char *basic_auth_username;
     struct secret basic_auth_password;
     char *tls_ca_file;
@@ -46,9 +46,9 @@ struct http_config {
     char *tls_server_name;
     bool tls_insecure_skip_verify;
     char *proxy_url;
-    bool follow_redirects;        /* default true */
-    int64_t connect_timeout;      /* ms, amrouter addition, default 5s */
-    int64_t timeout;              /* ms, amrouter addition, default 30s */
+    bool follow_redirects;   /* default true */
+    int64_t connect_timeout; /* ms, amrouter addition, default 5s */
+    int64_t timeout;         /* ms, amrouter addition, default 30s */
 };
 
 enum notifier_kind {
@@ -145,12 +145,12 @@ struct notifier_config {
     char **sms_to;
     size_t n_sms_to;
     struct tmpl_field sms_text;
-    int max_segments;  /* default 1 */
-    bool notify_acks;  /* SMS on ack/resolve: default false */
+    int max_segments; /* default 1 */
+    bool notify_acks; /* SMS on ack/resolve: default false */
 };
 
 struct receiver {
-    char *name; /* namespaced "team/name" for team receivers */
+    char *name;       /* namespaced "team/name" for team receivers */
     const char *team; /* NULL for the main file's receivers */
     struct notifier_config *configs;
     size_t n_configs;
@@ -162,25 +162,25 @@ struct route {
     const struct route *parent; /* NULL for the root */
     size_t index;               /* position among its siblings */
     const struct receiver *receiver;
-    struct matchers matchers;   /* match, match_re and matchers, ANDed */
-    char **group_by;            /* effective (inherited) list, sorted */
+    struct matchers matchers; /* match, match_re and matchers, ANDed */
+    char **group_by;          /* effective (inherited) list, sorted */
     size_t n_group_by;
-    bool group_by_all;          /* group_by: ['...'] */
-    int64_t group_wait;         /* effective values in ms */
+    bool group_by_all;  /* group_by: ['...'] */
+    int64_t group_wait; /* effective values in ms */
     int64_t group_interval;
     int64_t repeat_interval;
-    bool cont;                  /* continue */
+    bool cont;                                  /* continue */
     const struct escalation_policy *escalation; /* effective; NULL = plain Alertmanager route */
-    bool receiver_explicit;     /* receiver set on this route, not inherited */
-    const char *team;           /* team that owns this subtree, NULL for the main file */
+    bool receiver_explicit;                     /* receiver set on this route, not inherited */
+    const char *team; /* team that owns this subtree, NULL for the main file */
     char **mute_time_intervals;
     size_t n_mute_time_intervals;
     char **active_time_intervals;
     size_t n_active_time_intervals;
-    struct route *routes;       /* children, in order */
+    struct route *routes; /* children, in order */
     size_t n_routes;
-    char *key;                  /* Alertmanager's route key: "{}" / "{}/{a=\"b\"}" */
-    char *id;                   /* key plus "/N" sibling index where keys collide, as AM */
+    char *key; /* Alertmanager's route key: "{}" / "{}/{a=\"b\"}" */
+    char *id;  /* key plus "/N" sibling index where keys collide, as AM */
 };
 
 struct inhibit_rule {
@@ -197,10 +197,10 @@ struct escalation_step {
 };
 
 struct escalation_policy {
-    char *name;       /* namespaced "team/name" for team policies */
+    char *name; /* namespaced "team/name" for team policies */
     const char *team;
-    int repeat;       /* extra runs of the steps while unacknowledged (0 = run once) */
-    int64_t ack_timeout; /* ms; 0 = an ack never lapses */
+    int repeat;               /* extra runs of the steps while unacknowledged (0 = run once) */
+    int64_t ack_timeout;      /* ms; 0 = an ack never lapses */
     bool reopen_on_new_alert; /* default true */
     struct escalation_step *steps;
     size_t n_steps;
@@ -216,14 +216,27 @@ struct team {
 struct time_range {
     int start_minute, end_minute; /* minutes of the day, [start, end) */
 };
+/* An inclusive range of days of the month (negative = counted from the month's end,
+ * -1 = last day) or of years. */
+struct int_range {
+    int begin, end;
+};
 struct time_interval_spec {
     struct time_range *times;
     size_t n_times;
-    uint8_t weekdays;   /* bit 0 = Sunday; 0 = any */
+    uint8_t weekdays;                            /* bit 0 = Sunday; 0 = any */
     uint32_t days_of_month_lo, days_of_month_hi; /* bitmaps; 0 = any */
-    uint16_t months;    /* bit 0 = January; 0 = any */
-    int year_lo, year_hi; /* 0 = any */
-    char *location;     /* "UTC" or "Local" */
+    uint16_t months;                             /* bit 0 = January; 0 = any */
+    int year_lo, year_hi;                        /* 0 = any */
+    char *location;                              /* "UTC" or "Local" */
+    /* The exact lists as written (the bitmaps above cannot express "1:-1"):
+     * days_of_month_lo bit d-1 = day d, days_of_month_hi bit k-1 = day -k, filled
+     * only for ranges of one sign; year_lo/year_hi = the smallest and largest year.
+     * time_interval_active() evaluates these lists. */
+    struct int_range *days_of_month;
+    size_t n_days_of_month;
+    struct int_range *years;
+    size_t n_years;
 };
 struct time_interval {
     char *name;
@@ -242,23 +255,23 @@ enum api_scope {
 struct api_token {
     char *name;
     struct secret token;
-    unsigned scopes; /* enum api_scope bits */
+    unsigned scopes;  /* enum api_scope bits */
     const char *team; /* NULL = all teams */
 };
 
 struct global_config {
     int64_t resolve_timeout; /* default 5m */
     char *smtp_from;
-    char *smtp_hello;        /* default "localhost" */
+    char *smtp_hello; /* default "localhost" */
     char *smtp_smarthost;
     char *smtp_auth_username;
     struct secret smtp_auth_password;
     struct secret smtp_auth_secret;
     char *smtp_auth_identity;
-    bool smtp_require_tls;   /* default true */
+    bool smtp_require_tls; /* default true */
     struct secret slack_api_url;
-    char *pagerduty_url;     /* default https://events.pagerduty.com/v2/enqueue */
-    char *twilio_api_url;    /* default https://api.twilio.com */
+    char *pagerduty_url;  /* default https://events.pagerduty.com/v2/enqueue */
+    char *twilio_api_url; /* default https://api.twilio.com */
     struct http_config http;
 };
 
@@ -280,8 +293,8 @@ struct config {
     char **template_files; /* expanded `templates:` globs: mustache partials by basename */
     size_t n_template_files;
     struct {
-        int64_t link_expiry;   /* default 7d */
-        struct secret secret;  /* secret / secret_file; NULL = generated and kept in SQLite */
+        int64_t link_expiry;  /* default 7d */
+        struct secret secret; /* secret / secret_file; NULL = generated and kept in SQLite */
     } ack;
     struct {
         struct api_token *tokens;
@@ -289,8 +302,8 @@ struct config {
         size_t max_body_bytes; /* default 8 MiB */
     } api;
     struct {
-        int64_t alerts;   /* retention of resolved alerts, default 120h as AM's data.retention */
-        int64_t silences; /* expired silences kept, default 120h */
+        int64_t alerts;    /* retention of resolved alerts, default 120h as AM's data.retention */
+        int64_t silences;  /* expired silences kept, default 120h */
         int64_t incidents; /* resolved incidents kept, default 30d */
     } retention;
 };
@@ -312,5 +325,19 @@ const struct escalation_policy *config_find_policy(const struct config *cfg, con
 const struct team *config_find_team(const struct config *cfg, const char *name);
 
 const char *notifier_kind_name(enum notifier_kind kind); /* "webhook", "slack", ... */
+
+const struct time_interval *config_find_time_interval(const struct config *cfg, const char *name);
+
+/* True when the wall-clock time t (ms since the epoch) falls in any of ti's specs,
+ * evaluated in each spec's location (UTC or the process's local time zone), with
+ * Alertmanager's semantics: an absent field matches everything, times are
+ * [start, end) minutes of the day, negative days of the month count from its end. */
+bool time_interval_active(const struct time_interval *ti, int64_t t);
+
+/* Number of routes in the tree, the root included. */
+size_t config_count_routes(const struct config *cfg);
+
+/* "<secret>" when s is set, "" when not: what may be shown or logged instead of it. */
+const char *config_secret_redacted(const struct secret *s);
 
 #endif

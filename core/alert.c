@@ -145,3 +145,25 @@ int alert_merge(struct alert *a, const struct alert *in, int64_t now)
     *a = res;
     return 0;
 }
+
+int alert_compare_notify(const struct alert *a, const struct alert *b)
+{
+    static const char *const keys[] = {"job", "instance"};
+
+    for (size_t i = 0; i < 2; i++) {
+        const char *va = labels_get(&a->labels, keys[i]);
+        const char *vb = labels_get(&b->labels, keys[i]);
+        int c;
+
+        if (va == NULL && vb == NULL)
+            continue;
+        if (va == NULL)
+            return 1;
+        if (vb == NULL)
+            return -1;
+        c = strcmp(va, vb);
+        if (c != 0)
+            return c < 0 ? -1 : 1;
+    }
+    return labels_compare(&a->labels, &b->labels);
+}

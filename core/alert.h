@@ -75,4 +75,10 @@ bool alert_overlaps(const struct alert *old, const struct alert *in);
  * Returns -1 only when memory runs out (a is then unchanged). */
 int alert_merge(struct alert *a, const struct alert *in, int64_t now);
 
+/* The order of alerts in a notification (Alertmanager's types.AlertSlice, which
+ * dispatch sorts each group by before it notifies): alerts with a "job" label
+ * first, by job; then likewise by "instance"; then labels_compare(). Returns
+ * <0, 0 or >0 for qsort. */
+int alert_compare_notify(const struct alert *a, const struct alert *b);
+
 #endif

@@ -198,6 +198,53 @@ static void test_merge(void **state)
     alert_release(&a);
 }
 
+static int cmp_notify(const void *a, const void *b)
+{
+    return alert_compare_notify(a, b);
+}
+
+/* The order Alertmanager 0.25.0 sent these alerts in one webhook notification
+ * (all posted at once into a single group): job first, then instance, then
+ * fewer labels, then the set lacking the first differing name. */
+static void test_notify_order(void **state)
+{
+    static const char *const want[][7] = {
+        {"alertname", "B", "instance", "z", "job", "j1", NULL},
+        {"alertname", "B", "job", "j2", NULL},
+        {"alertname", "C", "instance", "a", NULL},
+        {"alertname", "A", NULL},
+        {"alertname", "A", "y", "1", NULL},
+        {"alertname", "A", "x", "1", NULL},
+        {"alertname", "A", "x", "2", NULL},
+        {"alertname", "A", "b", "1", NULL},
+        {"alertname", "Z", "b", "1", NULL},
+        {"alertname", "A", "b", "1", "c", "1", NULL},
+    };
+    /* Posted in this order. */
+    static const int posted[] = {5, 4, 6, 3, 1, 0, 2, 7, 9, 8};
+    enum { N = sizeof(posted) / sizeof(posted[0]) };
+    struct alert as[N];
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        alert_init(&as[i]);
+        for (const char *const *kv = want[posted[i]]; kv[0] != NULL; kv += 2)
+            assert_int_equal(labels_set(&as[i].labels, kv[0], kv[1]), 0);
+    }
+    qsort(as, N, sizeof(as[0]), cmp_notify);
+    for (int i = 0; i < N; i++) {
+        struct labels w = LABELS_INIT;
+
+        for (const char *const *kv = want[i]; kv[0] != NULL; kv += 2)
+            assert_int_equal(labels_set(&w, kv[0], kv[1]), 0);
+        if (!labels_equal(&w, &as[i].labels))
+            fail_msg("position %d holds the wrong alert", i);
+        labels_release(&w);
+    }
+    for (int i = 0; i < N; i++)
+        alert_release(&as[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_normalize_validate),
         cmocka_unit_test(test_overlaps),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_notify_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

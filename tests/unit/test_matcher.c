@@ -122,6 +122,9 @@ static const struct {
     {"a\n=\nb", "OK {a=\"b\"}"},
     {"a=b\n", "OK {a=\"b\"}"},
     {"a=\"b\" x", "ERR matcher value contains unescaped double quote: \"b\" x"},
+    /* Printing escapes only \\ newline and \" (OpenMetrics), not like strconv.Quote:
+     * a tab, a control character and U+00A0 come out raw. */
+    {"a=\"x\ty\x01\u00a0\"", "OK {a=\"x\ty\x01\u00a0\"}"},
 };
 
 static void test_alertmanager_vectors(void **state)
@@ -364,6 +367,18 @@ static void test_hostile(void **state)
     assert_int_equal(matcher_init(&m, MATCH_RE, "a", "(a+)+b", &err), 0);
     assert_false(matcher_matches(&m, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"));
     matcher_release(&m);
+    /* Long values with a repeated group (the JIT stack overflows, the
+     * interpreter takes over) still match as in Go. */
+    buf_init(&big, 1 << 20);
+    for (int i = 0; i < 100000; i++)
+        buf_appends(&big, i % 2 ? "a" : "b");
+    assert_int_equal(matcher_init(&m, MATCH_RE, "a", "(a|b)*", &err), 0);
+    assert_true(matcher_matches(&m, buf_str(&big)));
+    matcher_release(&m);
+    assert_int_equal(matcher_init(&m, MATCH_NRE, "a", "(?:ab?)*x", &err), 0);
+    assert_true(matcher_matches(&m, buf_str(&big)));
+    matcher_release(&m);
+    buf_release(&big);
     /* Deep nesting: a compile error, not a stack overflow. */
     buf_init(&big, 1 << 20);
     for (int i = 0; i < 5000; i++)

@@ -1,0 +1,134 @@
+/*
+ * router_int.h - the inside of struct router, shared by router.c (store,
+ * silences, queries, change log, restore), dispatch.c (groups, flushes, the
+ * notification log, jobs) and inhibit.c. Not for use outside router/ except by
+ * its unit tests.
+ *
+ * Ownership: the router owns every entry, group, nflog entry, pending job and
+ * flush record. Groups hold pointers to store entries; an entry counts the
+ * groups that hold it (n_groups) and is never freed while that count is
+ * non-zero. Group keys in flush records and pending jobs are copies, so groups
+ * can be deleted while jobs are in flight.
+ */
+#ifndef AMR_ROUTER_INT_H
+#define AMR_ROUTER_INT_H
+
+#include "router/hmap.h"
+#include "router/route.h"
+#include "router/router.h"
+
+/* A stored alert. */
+struct rentry {
+    struct alert a;
+    unsigned n_groups;    /* aggregation groups holding this entry */
+    bool in_group_before; /* scratch for reload */
+};
+
+struct rgroup {
+    char *key;
+    char *route_id;
+    const struct route *route;
+    struct labels labels;
+    struct umap alerts; /* fp -> struct rentry * */
+    int64_t next_flush;
+    bool has_flushed;
+    uint64_t incident_id;
+    size_t heap_idx;
+};
+
+/* An outstanding job: what its success has to write. */
+struct pending_job {
+    uint64_t id;
+    uint64_t flush_id;
+    char *nflog_key;
+    char *group_key;
+    char *receiver_name;
+    size_t integration;
+    uint64_t *firing;
+    size_t n_firing;
+    uint64_t *resolved;
+    size_t n_resolved;
+    int64_t created_at;
+    int64_t repeat_interval;
+};
+
+struct fp_stamp {
+    uint64_t fp;
+    int64_t updated_at;
+};
+
+/* One flush waiting for its jobs: on full success its resolved alerts go. */
+struct flush_rec {
+    uint64_t id;
+    char *group_key;
+    size_t n_pending;
+    bool failed;
+    struct fp_stamp *resolved;
+    size_t n_resolved;
+};
+
+struct router {
+    const struct config *cfg;
+    struct umap alerts; /* fp -> struct rentry * */
+    struct silences *silences;
+    struct smap groups;   /* key -> struct rgroup * */
+    struct rgroup **heap; /* min-heap on next_flush */
+    size_t heap_n, heap_cap;
+    struct smap nflog;   /* key -> struct nflog_entry * */
+    struct umap jobs;    /* id -> struct pending_job * */
+    struct smap latest;  /* nflog key -> struct pending_job * (newest outstanding) */
+    struct umap flushes; /* id -> struct flush_rec * */
+    uint64_t last_job_id;
+    uint64_t last_flush_id;
+    int64_t next_gc;
+    struct umap *inhibit_src; /* per inhibit rule: fp -> struct rentry * of source matches */
+    size_t n_inhibit_src;
+    struct route_list scratch;
+    bool loading; /* restore in progress: no change log */
+
+    /* change log */
+    struct router_changes ch;
+    size_t cap_alerts, cap_silences, cap_groups, cap_nflog;
+    struct umap ch_alerts;
+    struct smap ch_silences, ch_groups, ch_nflog;
+};
+
+#define ROUTER_GC_INTERVAL ((int64_t)60 * 1000)
+
+/* router.c */
+void router_touch_alert(struct router *r, uint64_t fp);
+void router_touch_silence(struct router *r, const char *id);
+void router_touch_group(struct router *r, const char *key);
+void router_touch_nflog(struct router *r, const char *key);
+int64_t router_alert_retention(const struct router *r);
+/* Makes sure a GC pass runs no later than due. */
+void router_gc_due(struct router *r, int64_t due);
+
+/* dispatch.c */
+int dispatch_insert(struct router *r, struct rentry *e, int64_t now);
+int dispatch_flush_due(struct router *r, int64_t now, struct job_list *out);
+void dispatch_drop_groups(struct router *r);
+void group_free(struct router *r, struct rgroup *g);
+struct rgroup *group_new(struct router *r, const struct route *rt, struct labels *labels,
+                         const char *key);
+int heap_push(struct router *r, struct rgroup *g);
+void heap_remove(struct router *r, struct rgroup *g);
+void heap_fix(struct router *r, struct rgroup *g);
+int group_add(struct rgroup *g, struct rentry *e);
+void pending_job_free(struct pending_job *pj);
+void flush_rec_free(struct flush_rec *f);
+char *nflog_key_make(const char *group_key, const char *receiver, size_t integration);
+int alert_slice_cmp(const struct alert *a, const struct alert *b);
+void dispatch_gc_nflog(struct router *r, int64_t now);
+/* Registers an outstanding job; counts it in f when f is not NULL. */
+int dispatch_track_job(struct router *r, const struct notify_job *j, struct flush_rec *f);
+
+/* inhibit.c */
+int inhibit_rebuild(struct router *r);
+int inhibit_add(struct router *r, struct rentry *e);
+void inhibit_remove(struct router *r, struct rentry *e);
+/* The fingerprint of a firing source alert muting ls at now; false when none. */
+bool inhibit_mutes(const struct router *r, const struct labels *ls, int64_t now, uint64_t *by);
+void inhibit_release(struct router *r);
+
+#endif
