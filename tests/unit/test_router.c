@@ -620,6 +620,80 @@ static void test_restore_with_changed_routes(void **state)
     fx_free(fx2);
 }
 
+static const char LOADED_YML[] = "global:\n"
+                                 "  resolve_timeout: 1m\n"
+                                 "route:\n"
+                                 "  receiver: default\n"
+                                 "  group_by: [alertname]\n"
+                                 "  group_wait: 1s\n"
+                                 "  group_interval: 2s\n"
+                                 "  repeat_interval: 1h\n"
+                                 "  routes:\n"
+                                 "  - matchers: ['team=\"db\"']\n"
+                                 "    receiver: db\n"
+                                 "    continue: true\n"
+                                 "  - match_re:\n"
+                                 "      service: api|web\n"
+                                 "    receiver: web\n"
+                                 "    group_by: ['...']\n"
+                                 "    mute_time_intervals: [weekends]\n"
+                                 "time_intervals:\n"
+                                 "- name: weekends\n"
+                                 "  time_intervals:\n"
+                                 "  - weekdays: ['saturday', 'sunday']\n"
+                                 "receivers:\n"
+                                 "- name: default\n"
+                                 "- name: db\n"
+                                 "  webhook_configs:\n"
+                                 "  - url: http://127.0.0.1:9/db\n"
+                                 "- name: web\n"
+                                 "  webhook_configs:\n"
+                                 "  - url: http://127.0.0.1:9/web\n"
+                                 "    send_resolved: false\n";
+
+/* A config from the real loader: continue, match_re, group_by '...', a receiver
+ * without integrations, mute_time_intervals. T0 is a Tuesday (2023-11-14 UTC). */
+static void test_with_loaded_config(void **state)
+{
+    struct error err;
+    struct config *cfg = config_load_string(LOADED_YML, "test.yml", NULL, &err);
+    struct router *r;
+    struct job_list jl = JOB_LIST_INIT;
+    const int64_t sat = T0 + 4 * 24 * HOUR;
+
+    (void)state;
+    if (cfg == NULL)
+        fail_msg("config: %s", err.msg);
+    r = router_new(cfg);
+    fx_put(r, "alertname=X,team=db,service=api", T0, FAR, T0);
+    fx_put(r, "alertname=Y", T0, FAR, T0);
+    assert_int_equal(router_group_count(r), 3);
+    assert_int_equal(fx_tick(r, T0 + SEC, &jl), 2); /* default has no integrations */
+    for (size_t i = 0; i < jl.n; i++) {
+        if (strcmp(jl.v[i]->receiver_name, "db") == 0) {
+            assert_string_equal(jl.v[i]->group_key, "{}/{team=\"db\"}:{alertname=\"X\"}");
+        } else {
+            assert_string_equal(jl.v[i]->receiver_name, "web");
+            assert_string_equal(jl.v[i]->group_key,
+                                "{}/{service=~\"api|web\"}:{alertname=\"X\", service=\"api\", "
+                                "team=\"db\"}");
+        }
+    }
+    fx_ack_all(r, &jl, true, T0 + SEC);
+    /* resolve_timeout from the config: 1m. */
+    fx_put(r, "alertname=Z", TIME_UNSET, TIME_UNSET, T0);
+    assert_int_equal(router_get_alert(r, fx_fp("alertname=Z"))->ends_at, T0 + MIN);
+    /* On a Saturday the web route is muted (neither W nor X's repeat), db is
+     * not (W new, X repeated after 1h). */
+    fx_put(r, "alertname=W,team=db,service=web", sat, FAR, sat);
+    assert_int_equal(fx_tick(r, sat + SEC, &jl), 2);
+    assert_string_equal(jl.v[0]->receiver_name, "db");
+    assert_string_equal(jl.v[1]->receiver_name, "db");
+    job_list_release(&jl);
+    router_free(r);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_restore_after_restart),
         cmocka_unit_test(test_restore_outstanding_job),
         cmocka_unit_test(test_restore_with_changed_routes),
+        cmocka_unit_test(test_with_loaded_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
