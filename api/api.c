@@ -8,11 +8,240 @@
  */
 #include "api/api.h"
 
+#include "api/parse.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/matcher.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* An endpoint whose engine call is missing is not routed: 404, as for any unknown
+ * path, with the reason. */
+static void unavailable(const struct http_request *req, struct http_response *resp)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "path %.128s was not found: this build has no engine", req->path);
+    http_respond_error_obj(resp, 404, msg);
+}
+
+/* A query answer: NULL from the engine means it could not answer (stopping, or out
+ * of memory). */
+static void answer_json(struct http_response *resp, json_t *body)
+{
+    if (body == NULL) {
+        http_respond_error_str(resp, 500, "the engine could not answer");
+        return;
+    }
+    http_respond_json(resp, 200, body);
+}
+
+/* POST /api/v1/alerts and /api/v2/alerts: the batch is parsed and validated whole,
+ * then handed to the engine in one call; a 200 means it is durable. */
+static void post_alerts(const struct api *a, const struct http_request *req,
+                        struct http_response *resp, bool v1)
+{
+    struct alert *alerts = NULL;
+    size_t n = 0;
+    enum api_bad bad;
+    struct error err = {{0}};
+
+    if (a->ops->post_alerts == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (api_parse_alerts(req->body, req->body_len, &alerts, &n, &bad, &err) < 0) {
+        if (v1)
+            http_respond_json(resp, 400,
+                              json_pack("{s:s, s:s, s:s}", "status", "error", "errorType",
+                                        "bad_data", "error", err.msg));
+        else if (bad == API_BAD_SHAPE)
+            http_respond_error_obj(resp, 400, err.msg);
+        else
+            http_respond_error_str(resp, 400, err.msg);
+        return;
+    }
+    /* The engine takes the array and the alerts in it, whatever it returns. */
+    if (n > 0 && a->ops->post_alerts(a->engine, alerts, n, &err) < 0) {
+        log_warn("alerts not stored", "err", err.msg, NULL);
+        if (v1)
+            http_respond_json(resp, 503,
+                              json_pack("{s:s, s:s, s:s}", "status", "error", "errorType",
+                                        "unavailable", "error", err.msg));
+        else
+            http_respond_error_str(resp, 503, err.msg);
+        return;
+    }
+    if (v1)
+        http_respond_json(resp, 200, json_pack("{s:s}", "status", "success"));
+    else
+        http_respond(resp, 200, NULL, NULL, 0);
+}
+
+static void h_post_alerts_v1(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    post_alerts(ctx, req, resp, true);
+}
+
+static void h_post_alerts_v2(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    post_alerts(ctx, req, resp, false);
+}
+
+static void get_alerts(const struct api *a, const struct http_request *req,
+                       struct http_response *resp, bool groups)
+{
+    json_t *(*query)(struct engine *, const struct alert_query *) =
+        groups ? a->ops->query_groups : a->ops->query_alerts;
+    struct alert_query q;
+    struct error err = {{0}};
+
+    if (query == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (api_parse_alert_query(req, &q, &err) < 0) {
+        http_respond_error_str(resp, 400, err.msg);
+        return;
+    }
+    answer_json(resp, query(a->engine, &q));
+    api_alert_query_release(&q);
+}
+
+static void h_get_alerts(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    get_alerts(ctx, req, resp, false);
+}
+
+static void h_get_groups(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    get_alerts(ctx, req, resp, true);
+}
+
+static void h_get_silences(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+    struct matchers filter = MATCHERS_INIT;
+    struct error err = {{0}};
+
+    if (a->ops->query_silences == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (api_parse_filters(req, &filter, &err) < 0) {
+        http_respond_error_str(resp, 400, err.msg);
+        return;
+    }
+    answer_json(resp, a->ops->query_silences(a->engine, &filter));
+    matchers_release(&filter);
+}
+
+static void h_post_silence(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+    struct silence_in in;
+    enum api_bad bad;
+    struct error err = {{0}};
+    char id[37] = "";
+    int status = 400;
+
+    if (a->ops->put_silence == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (api_parse_silence(req->body, req->body_len, clock_now_ms(), &in, &bad, &err) < 0) {
+        if (bad == API_BAD_SHAPE)
+            http_respond_error_obj(resp, 400, err.msg);
+        else
+            http_respond_error_str(resp, 400, err.msg);
+        return;
+    }
+    /* The engine takes in's contents, whatever it returns. */
+    if (a->ops->put_silence(a->engine, &in, id, &status, &err) < 0) {
+        http_respond_error_str(resp, status >= 400 ? status : 500, err.msg);
+        return;
+    }
+    http_respond_json(resp, 200, json_pack("{s:s}", "silenceID", id));
+}
+
+/* Alertmanager checks the path parameter against its uuid format first. */
+static bool check_silence_id(const struct http_request *req, struct http_response *resp)
+{
+    char msg[160];
+
+    if (api_valid_uuid(req->params[0]))
+        return true;
+    snprintf(msg, sizeof(msg), "silenceID in path must be of type uuid: \"%.64s\"", req->params[0]);
+    http_respond_json(resp, 422, json_pack("{s:i, s:s}", "code", 601, "message", msg));
+    return false;
+}
+
+static void h_get_silence(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+    json_t *s;
+
+    if (a->ops->get_silence == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (!check_silence_id(req, resp))
+        return;
+    s = a->ops->get_silence(a->engine, req->params[0]);
+    if (s == NULL) {
+        /* Alertmanager answers an unknown id with an empty 404. */
+        http_respond(resp, 404, NULL, NULL, 0);
+        return;
+    }
+    http_respond_json(resp, 200, s);
+}
+
+static void h_delete_silence(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+    struct error err = {{0}};
+    int status = 500;
+
+    if (a->ops->expire_silence == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    if (!check_silence_id(req, resp))
+        return;
+    if (a->ops->expire_silence(a->engine, req->params[0], &status, &err) < 0) {
+        http_respond_error_str(resp, status >= 400 ? status : 500, err.msg);
+        return;
+    }
+    http_respond(resp, 200, NULL, NULL, 0);
+}
+
+static void h_status(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+
+    (void)req;
+    if (a->ops->status == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    answer_json(resp, a->ops->status(a->engine));
+}
+
+static void h_receivers(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const struct api *a = ctx;
+
+    (void)req;
+    if (a->ops->receivers == NULL) {
+        unavailable(req, resp);
+        return;
+    }
+    answer_json(resp, a->ops->receivers(a->engine));
+}
 
 static void h_healthy(void *ctx, const struct http_request *req, struct http_response *resp)
 {
@@ -55,6 +284,16 @@ static void h_reload(void *ctx, const struct http_request *req, struct http_resp
 }
 
 const struct http_route api_routes[] = {
+    {"POST", "/api/v2/alerts", h_post_alerts_v2},
+    {"GET", "/api/v2/alerts", h_get_alerts},
+    {"GET", "/api/v2/alerts/groups", h_get_groups},
+    {"GET", "/api/v2/silences", h_get_silences},
+    {"POST", "/api/v2/silences", h_post_silence},
+    {"GET", "/api/v2/silence/{id}", h_get_silence},
+    {"DELETE", "/api/v2/silence/{id}", h_delete_silence},
+    {"GET", "/api/v2/status", h_status},
+    {"GET", "/api/v2/receivers", h_receivers},
+    {"POST", "/api/v1/alerts", h_post_alerts_v1},
     {"GET", "/-/healthy", h_healthy},
     {"GET", "/-/ready", h_ready},
     {"POST", "/-/reload", h_reload},

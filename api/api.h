@@ -6,7 +6,7 @@
  * make one call to the engine through a table of function pointers. amrouter
  * fills the table with the engine's functions (engine/engine.h); unit tests
  * fill it with fakes, so every handler is testable without a network or a
- * database. A NULL entry makes its endpoints answer 503.
+ * database. A NULL entry leaves its endpoints unrouted (404).
  *
  * Ownership: struct api is plain configuration owned by the caller; it must
  * outlive the HTTP server. Handlers never keep pointers into a request.

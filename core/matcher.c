@@ -11,8 +11,10 @@
  *
  * Regexes are compiled once as "^(?:value)$" with PCRE2 in UTF mode and with
  * DOLLAR_ENDONLY, so '$' means end of string as in Go's RE2. Matching uses a
- * per-matcher match context that caps backtracking, so a hostile regex cannot
- * hang the router; a match that hits the cap counts as "no match".
+ * per-matcher match context that caps backtracking steps and memory, so a
+ * hostile regex cannot hang the router or exhaust memory; a match that hits a
+ * cap counts as "no match" (RE2 never backtracks, so Alertmanager has no such
+ * case: only pathological regexes differ).
  *
  * Ownership: struct matcher owns name, value and the compiled regex (struct
  * re below, private to this file). A const matcher may be used from several
@@ -32,9 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Backtracking budget for one match; generous for real routing regexes. */
-#define MATCH_LIMIT 1000000
-#define DEPTH_LIMIT 10000
+/* Budgets for one match. JIT code runs on a small stack and gives up on long
+ * subjects with repeated groups; the interpreter then retries with these
+ * limits, so a 100 kB label value still matches (a|b)* as in Go, while a
+ * catastrophic regex stops after MATCH_LIMIT steps or HEAP_LIMIT_KIB of
+ * backtracking frames instead of hanging or eating memory. */
+#define MATCH_LIMIT    10000000
+#define DEPTH_LIMIT    10000000
+#define HEAP_LIMIT_KIB (64 * 1024)
 
 struct re {
     pcre2_code *code;
@@ -79,6 +86,7 @@ static struct re *re_compile(const char *value, struct error *err)
     struct re *re = NULL;
     int errcode = 0;
     PCRE2_SIZE erroff = 0;
+    pcre2_compile_context *cctx;
     char q[QUOTE_ERR_MAX];
 
     buf_init(&pat, strlen(value) + 16);
@@ -92,9 +100,17 @@ static struct re *re_compile(const char *value, struct error *err)
         error_set(err, "out of memory");
         goto fail;
     }
+    /* Newline is LF whatever PCRE2 was built with: RE2's '.' matches '\r'. */
+    cctx = pcre2_compile_context_create(NULL);
+    if (cctx == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
     re->code = pcre2_compile((PCRE2_SPTR)buf_str(&pat), pat.len,
                              PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &errcode,
-                             &erroff, NULL);
+                             &erroff, cctx);
+    pcre2_compile_context_free(cctx);
     if (re->code == NULL) {
         PCRE2_UCHAR msg[256];
 
@@ -113,6 +129,7 @@ static struct re *re_compile(const char *value, struct error *err)
     }
     pcre2_set_match_limit(re->mctx, MATCH_LIMIT);
     pcre2_set_depth_limit(re->mctx, DEPTH_LIMIT);
+    pcre2_set_heap_limit(re->mctx, HEAP_LIMIT_KIB);
     buf_release(&pat);
     return re;
 fail:
@@ -178,6 +195,8 @@ static bool re_matches(const struct re *re, const char *s)
     if (md == NULL)
         return false;
     rc = pcre2_match(re->code, (PCRE2_SPTR)s, strlen(s), 0, 0, md, re->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re->code, (PCRE2_SPTR)s, strlen(s), 0, PCRE2_NO_JIT, md, re->mctx);
     pcre2_match_data_free(md);
     return rc >= 0;
 }

@@ -543,6 +543,19 @@ int router_get_group(const struct router *r, const char *key, struct group_view 
     return fill_view(g, out) < 0 ? -1 : 1;
 }
 
+int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id)
+{
+    struct rgroup *g = smap_get(&r->groups, key);
+
+    if (g == NULL)
+        return -1;
+    if (g->incident_id != incident_id) {
+        g->incident_id = incident_id;
+        router_touch_group(r, g->key);
+    }
+    return 0;
+}
+
 size_t router_group_count(const struct router *r)
 {
     return r->groups.n;

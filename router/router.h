@@ -260,6 +260,9 @@ int router_foreach_group(const struct router *r, int64_t now,
  * group_view_release, which is also safe after a 0 or -1 answer). Returns 1 when
  * found, 0 when there is no such group, -1 when memory runs out. */
 int router_get_group(const struct router *r, const char *key, struct group_view *out);
+/* Sets the incident id a group carries (issue 6); copied into its later jobs and
+ * recorded in the change log. Returns 0, or -1 when there is no such group. */
+int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id);
 void group_view_release(struct group_view *g);
 size_t router_group_count(const struct router *r);
 

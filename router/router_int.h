@@ -81,7 +81,7 @@ struct router {
     uint64_t last_job_id;
     uint64_t last_flush_id;
     int64_t next_gc;
-    struct umap *inhibit_src; /* per inhibit rule: fp -> struct rentry * of source matches */
+    struct smap *inhibit_src; /* per inhibit rule: equal-values key -> struct umap * of sources */
     size_t n_inhibit_src;
     struct route_list scratch;
     bool loading; /* restore in progress: no change log */

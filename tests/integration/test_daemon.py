@@ -142,6 +142,7 @@ class RunningTest(unittest.TestCase):
         self.d.start()
 
     def test_startup_line(self):
+        harness.wait_until(lambda: "starting amrouter" in self.d.logs(), what="start-up line")
         logs = self.d.logs()
         line = [l for l in logs.splitlines() if "starting amrouter" in l]
         self.assertEqual(len(line), 1, logs)

@@ -268,7 +268,8 @@ static void test_match(void **state)
     assert_int_equal(matcher_init(&m, MATCH_NRE, "a", ".*", &err), 0);
     assert_false(matcher_matches(&m, ""));
     assert_false(matcher_matches(&m, "x"));
-    assert_true(matcher_matches(&m, "x\ny")); /* '.' does not match newline, as in RE2 */
+    assert_true(matcher_matches(&m, "x\ny"));  /* '.' does not match newline, as in RE2 */
+    assert_false(matcher_matches(&m, "x\ry")); /* but it does match '\r' */
     assert_false(matcher_matches_empty(&m));
     matcher_release(&m);
     assert_int_equal(matcher_init(&m, MATCH_NE, "a", "x", &err), 0);
@@ -367,6 +368,18 @@ static void test_hostile(void **state)
     assert_int_equal(matcher_init(&m, MATCH_RE, "a", "(a+)+b", &err), 0);
     assert_false(matcher_matches(&m, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"));
     matcher_release(&m);
+    /* Long values with a repeated group (the JIT stack overflows, the
+     * interpreter takes over) still match as in Go. */
+    buf_init(&big, 1 << 20);
+    for (int i = 0; i < 100000; i++)
+        buf_appends(&big, i % 2 ? "a" : "b");
+    assert_int_equal(matcher_init(&m, MATCH_RE, "a", "(a|b)*", &err), 0);
+    assert_true(matcher_matches(&m, buf_str(&big)));
+    matcher_release(&m);
+    assert_int_equal(matcher_init(&m, MATCH_NRE, "a", "(?:ab?)*x", &err), 0);
+    assert_true(matcher_matches(&m, buf_str(&big)));
+    matcher_release(&m);
+    buf_release(&big);
     /* Deep nesting: a compile error, not a stack overflow. */
     buf_init(&big, 1 << 20);
     for (int i = 0; i < 5000; i++)

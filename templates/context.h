@@ -1,0 +1,82 @@
+/*
+ * context.h - the data a notification template sees, and the webhook payload.
+ *
+ * Both are built from one plain struct notify_data describing a notification:
+ * who receives it, the group, its alerts (as the engine hands them over, in
+ * that order), the time the notification is made, and the incident when
+ * there is one. Nothing here reads a clock or keeps a pointer into the input.
+ *
+ * context_webhook() gives exactly Alertmanager's webhook payload, version 4:
+ *   {receiver, status, alerts: [{status, labels, annotations, startsAt, endsAt,
+ *    generatorURL, fingerprint}], groupLabels, commonLabels, commonAnnotations,
+ *    externalURL, version: "4", groupKey, truncatedAlerts}
+ * A firing alert's endsAt is "0001-01-01T00:00:00Z" as Alertmanager sends it;
+ * times are Go's RFC3339Nano. status is "firing" when any alert fires at now.
+ * commonLabels / commonAnnotations are the pairs shared by every alert, and
+ * like status they are computed over all alerts before max_alerts truncates
+ * alerts[] (truncatedAlerts counts the ones left out), as Alertmanager does.
+ *
+ * context_template() gives the same object plus, for templates:
+ *   each label/annotation map also as a list of {name, value, last}, sorted by
+ *     name, last being true on the final pair (for separators):
+ *     groupLabelsList, commonLabelsList, commonAnnotationsList, and per alert
+ *     labelsList, annotationsList;
+ *   per alert: firing / resolved (booleans), startsAtText / endsAtText
+ *     ("2026-11-23 12:00:00 UTC", endsAtText "" while firing);
+ *   firing / resolved (booleans for the whole group), alertsCount, firingCount,
+ *     resolvedCount (over all alerts), alertsFiring[] / alertsResolved[] (from
+ *     alerts[] after truncation);
+ *   incident: {id, url, ack_url, status, acked (boolean), acked_by, acked_at,
+ *     acked_at_text, comment, step} when d->incident is set; absent otherwise,
+ *     so {{#incident}}...{{/incident}} renders only for incidents.
+ * docs/templates.md shows a full example.
+ */
+#ifndef AMR_CONTEXT_H
+#define AMR_CONTEXT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct alert;
+struct labels;
+
+/* The incident a notification belongs to (filled by the escalation code). */
+struct notify_incident {
+    int64_t id;           /* the short number humans type: amctl ack 42 */
+    const char *url;      /* the incident's page; may be NULL */
+    const char *ack_url;  /* <external_url>/ack/<token>; may be NULL */
+    const char *status;   /* "open", "acknowledged", "resolved"; may be NULL */
+    const char *acked_by; /* who acknowledged; NULL when not acknowledged */
+    int64_t acked_at;     /* ms since the epoch; TIME_UNSET (0) when not acknowledged */
+    const char *comment;  /* the ack comment; may be NULL */
+    int step;             /* escalation step being notified, 1-based; 0 = none */
+};
+
+struct notify_data {
+    const char *receiver;              /* receiver name */
+    const char *group_key;             /* Alertmanager's groupKey */
+    const struct labels *group_labels; /* may be NULL (no group labels) */
+    const struct alert *const *alerts; /* in the order to show them */
+    size_t n_alerts;
+    int64_t now;                            /* decides firing vs resolved per alert */
+    const char *external_url;               /* may be NULL ("") */
+    size_t max_alerts;                      /* 0 = all; else alerts[] is cut to this many */
+    const struct notify_incident *incident; /* NULL = no incident */
+};
+
+/* Alertmanager's webhook payload (version 4) for d. Returns a new reference the
+ * caller json_decref()s, or NULL when memory runs out. */
+json_t *context_webhook(const struct notify_data *d);
+
+/* The template context for d: the webhook payload plus the extras listed above.
+ * Returns a new reference, or NULL when memory runs out. */
+json_t *context_template(const struct notify_data *d);
+
+/* A made-up but realistic notification context (receiver "team-db", two firing
+ * alerts and one resolved, an open incident at escalation step 2), for previews
+ * (amctl template render without --data), tests and the benchmark. n_alerts
+ * alerts are generated when n_alerts > 3. Returns a new reference or NULL. */
+json_t *context_example(size_t n_alerts);
+
+#endif
