@@ -211,8 +211,10 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
     added = group_add(g, e);
     if (added < 0)
         goto out;
-    if (added)
+    if (added) {
+        router_touch_group(r, g->key);
         router_touch_member(r, g->key, e->a.fingerprint);
+    }
     /* An alert that is already older than group_wait flushes the group at once,
      * but only before its first flush. */
     if (!g->has_flushed && e->a.starts_at + rt->group_wait < now && g->next_flush > now) {
@@ -569,6 +571,7 @@ static void flush_succeeded(struct router *r, const char *group_key, const struc
             continue;
         umap_del(&g->alerts, res[i].fp);
         e->n_groups--;
+        router_touch_group(r, g->key);
         router_touch_member(r, g->key, res[i].fp);
     }
     if (g->alerts.n == 0)

@@ -295,10 +295,11 @@ const struct nflog_entry *router_get_nflog(const struct router *r, const char *k
  * the current value with the getter: a NULL (or 0) answer means it was deleted.
  *   alerts:   fingerprints      -> router_get_alert
  *   silences: ids               -> router_get_silence
- *   groups:   group keys        -> router_get_group (the group's own row: labels,
- *             route, timer, flags, incident; a deleted group takes its members)
- *   members:  (group key, fp)   -> router_group_has_alert (membership rows, so a
- *             big group is not rewritten when one alert joins or leaves)
+ *   groups:   group keys        -> router_get_group (timer, flags, incident or
+ *             membership changed; a re-post of a member does not touch its group)
+ *   members:  (group key, fp)   -> router_group_has_alert: which memberships
+ *             changed, for a backend that keeps one row per member (a deleted
+ *             group takes its members; they are not listed one by one)
  *   nflog:    nflog entry keys  -> router_get_nflog
  * The arrays are owned by the router and valid until the next change or clear.
  * The engine persists them in one transaction per batch, then clears.

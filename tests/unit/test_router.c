@@ -425,7 +425,7 @@ static void test_change_log(void **state)
     ch = router_changes(r);
     assert_int_equal(ch->n_nflog, 1);
     assert_non_null(router_get_nflog(r, ch->nflog[0]));
-    assert_int_equal(ch->n_groups, 0);
+    assert_int_equal(ch->n_groups, 1);
     assert_int_equal(ch->n_members, 1); /* resolved A left the group */
     assert_false(router_group_has_alert(r, ch->members[0].group_key, ch->members[0].fingerprint));
     router_changes_clear(r);
