@@ -292,14 +292,23 @@ const struct nflog_entry *router_get_nflog(const struct router *r, const char *k
 
 /*
  * Keys touched since the last router_changes_clear(), each once. For each key read
- * the current value with the getter: a NULL (or -1) answer means it was deleted.
+ * the current value with the getter: a NULL (or 0) answer means it was deleted.
  *   alerts:   fingerprints      -> router_get_alert
  *   silences: ids               -> router_get_silence
- *   groups:   group keys        -> router_get_group
+ *   groups:   group keys        -> router_get_group (timer, flags, incident or
+ *             membership changed; a re-post of a member does not touch its group)
+ *   members:  (group key, fp)   -> router_group_has_alert: which memberships
+ *             changed, for a backend that keeps one row per member (a deleted
+ *             group takes its members; they are not listed one by one)
  *   nflog:    nflog entry keys  -> router_get_nflog
  * The arrays are owned by the router and valid until the next change or clear.
  * The engine persists them in one transaction per batch, then clears.
  */
+struct router_member_change {
+    const char *group_key;
+    uint64_t fingerprint;
+};
+
 struct router_changes {
     uint64_t *alerts;
     size_t n_alerts;
@@ -307,9 +316,14 @@ struct router_changes {
     size_t n_silences;
     char **groups;
     size_t n_groups;
+    struct router_member_change *members;
+    size_t n_members;
     char **nflog;
     size_t n_nflog;
 };
+
+/* True when the group with that key holds the alert. */
+bool router_group_has_alert(const struct router *r, const char *key, uint64_t fingerprint);
 
 const struct router_changes *router_changes(const struct router *r);
 void router_changes_clear(struct router *r);
