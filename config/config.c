@@ -197,6 +197,23 @@ static int ld_global(struct ld *ld, const struct ynode *root)
         ld_str(ld, n, "pagerduty_url", "global", &g->pagerduty_url) < 0 ||
         ld_str(ld, n, "twilio_api_url", "global", &g->twilio_api_url) < 0)
         return -1;
+    if (g->slack_api_url.value != NULL) {
+        char k[64];
+        const struct ynode *v = ld_secret_node(n, "slack_api_url", k, sizeof(k));
+        char kp[CFG_PATH_MAX];
+
+        path_key(kp, "global", k);
+        if (ld_check_url(ld, v, kp, g->slack_api_url.value, true) < 0)
+            return -1;
+    }
+    if (ld_get(n, "pagerduty_url") != NULL &&
+        ld_check_url(ld, ld_get(n, "pagerduty_url"), "global.pagerduty_url", g->pagerduty_url,
+                     false) < 0)
+        return -1;
+    if (ld_get(n, "twilio_api_url") != NULL &&
+        ld_check_url(ld, ld_get(n, "twilio_api_url"), "global.twilio_api_url", g->twilio_api_url,
+                     false) < 0)
+        return -1;
     if (g->resolve_timeout <= 0) {
         const struct ynode *v = ld_get(n, "resolve_timeout");
 

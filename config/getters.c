@@ -12,6 +12,8 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/labels.h"
+#include "templates/defaults.h"
+#include "templates/mustache.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -402,14 +404,105 @@ int ld_secret(struct ld *ld, const struct ynode *map, const char *key, const cha
 void tmpl_field_release(struct tmpl_field *t)
 {
     free(t->source);
+    mustache_free(t->compiled);
     t->source = NULL;
     t->compiled = NULL;
+}
+
+/* Partials come from the config's `templates:` files first, then from the
+ * built-in default templates, so a user template can include {{> slack_text}}. */
+static int load_partial(void *data, const char *name, char **source, char **origin,
+                        struct error *err)
+{
+    const struct ld *ld = data;
+    struct mustache_files files = {ld->cfg->template_files, ld->cfg->n_template_files};
+    struct mustache_loader fl = mustache_loader_files(&files);
+    int rc = fl.load(fl.data, name, source, origin, err);
+
+    if (rc != 1)
+        return rc;
+    for (size_t i = 0; default_templates[i].name != NULL; i++) {
+        if (strcmp(default_templates[i].name, name) == 0) {
+            *source = strdup(default_templates[i].text);
+            if (*source == NULL) {
+                error_set(err, "out of memory");
+                return -1;
+            }
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct mustache *ld_compile(struct ld *ld, const struct ynode *at, const char *path,
+                            const char *source)
+{
+    struct mustache_loader loader = {load_partial, ld};
+    struct mustache_options opts = {&loader, 0, 0, 0};
+    struct mustache *m;
+    struct error e;
+
+    error_clear(&e);
+    m = mustache_compile(source, "template", &opts, &e);
+    if (m == NULL)
+        ld_fail(ld, at, path, "%s", e.msg);
+    return m;
 }
 
 int ld_tmpl(struct ld *ld, const struct ynode *map, const char *key, const char *path,
             struct tmpl_field *out)
 {
-    return ld_str(ld, map, key, path, &out->source);
+    const struct ynode *v = ld_get(map, key);
+    struct mustache *m;
+    char p[CFG_PATH_MAX];
+
+    if (v == NULL)
+        return 0;
+    if (ld_str(ld, map, key, path, &out->source) < 0)
+        return -1;
+    path_key(p, path, key);
+    m = ld_compile(ld, v, p, out->source);
+    if (m == NULL)
+        return -1;
+    mustache_free(out->compiled);
+    out->compiled = m;
+    return 0;
+}
+
+const struct ynode *ld_secret_node(const struct ynode *map, const char *key, char *kp, size_t kpsz)
+{
+    static const char *const suffix[] = {"", "_file", "_env"};
+
+    for (size_t i = 0; i < 3; i++) {
+        const struct ynode *v;
+
+        snprintf(kp, kpsz, "%s%s", key, suffix[i]);
+        v = ld_get(map, kp);
+        if (v != NULL)
+            return v;
+    }
+    return NULL;
+}
+
+int ld_check_url(struct ld *ld, const struct ynode *at, const char *path, const char *url,
+                 bool secret)
+{
+    const char *host;
+
+    if (strncmp(url, "http://", 7) == 0)
+        host = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        host = url + 8;
+    else if (secret)
+        return ld_fail(ld, at, path, "not an http:// or https:// URL");
+    else
+        return ld_fail(ld, at, path, "\"%s\" is not an http:// or https:// URL", url);
+    if (host[0] == '\0' || host[0] == '/' || strpbrk(url, " \t\r\n") != NULL) {
+        if (secret)
+            return ld_fail(ld, at, path, "invalid URL");
+        return ld_fail(ld, at, path, "invalid URL \"%s\"", url);
+    }
+    return 0;
 }
 
 static int push_matcher(struct ld *ld, const struct ynode *at, const char *path,

@@ -69,10 +69,21 @@ int ld_strlist(struct ld *ld, const struct ynode *map, const char *key, const ch
  * relative files are read from the current file's directory. */
 int ld_secret(struct ld *ld, const struct ynode *map, const char *key, const char *path,
               struct secret *out);
+/* The node of key, key_file or key_env (whichever is set, else NULL); kp gets its name. */
+const struct ynode *ld_secret_node(const struct ynode *map, const char *key, char *kp, size_t kpsz);
+/* Checks that url is http:// or https:// with a host. Secret URLs are not echoed. */
+int ld_check_url(struct ld *ld, const struct ynode *at, const char *path, const char *url,
+                 bool secret);
 /* A template-able text field: keeps the source and compiles it when the template
  * engine is available. */
 int ld_tmpl(struct ld *ld, const struct ynode *map, const char *key, const char *path,
             struct tmpl_field *out);
+
+/* Compiles a template source found at node `at` (partials from the `templates:` files,
+ * then the built-in defaults). Returns NULL with the error at `at`:
+ * "file:line:col: path: template:LINE:COL: what". */
+struct mustache *ld_compile(struct ld *ld, const struct ynode *at, const char *path,
+                            const char *source);
 
 /* Reads `<prefix>match`, `<prefix>match_re` and `<prefix>matchers` (prefix "",
  * "source_" or "target_") and appends them all to out. */

@@ -13,6 +13,7 @@
 #include "config/load.h"
 
 #include "core/error.h"
+#include "templates/mustache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,27 @@ static int http_config_copy(struct http_config *dst, const struct http_config *s
         (src->tls_server_name && !dst->tls_server_name) || (src->proxy_url && !dst->proxy_url))
         return -1;
     return 0;
+}
+
+/* Checks a URL-valued key of map (plain or secret) if it is set in this mapping. */
+static int check_url_key(struct ld *ld, const struct ynode *map, const char *key, const char *p,
+                         const char *value, bool secret)
+{
+    char k[96], kp[CFG_PATH_MAX];
+    const struct ynode *v;
+
+    if (value == NULL)
+        return 0;
+    if (secret) {
+        v = ld_secret_node(map, key, k, sizeof(k));
+    } else {
+        snprintf(k, sizeof(k), "%s", key);
+        v = ld_get(map, key);
+    }
+    if (v == NULL)
+        return 0;
+    path_key(kp, p, k);
+    return ld_check_url(ld, v, kp, value, secret);
 }
 
 /* A file path relative to the current config file's directory. */
@@ -175,6 +197,7 @@ int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, cons
             return ld_fail(ld, h, p, "out of memory");
     }
     if (ld_tls(ld, h, p, out) < 0 || ld_str(ld, h, "proxy_url", p, &out->proxy_url) < 0 ||
+        check_url_key(ld, h, "proxy_url", p, out->proxy_url, false) < 0 ||
         ld_bool(ld, h, "follow_redirects", p, &out->follow_redirects) < 0 ||
         ld_bool(ld, h, "enable_http2", p, &http2) < 0 ||
         ld_duration(ld, h, "connect_timeout", p, &out->connect_timeout, NULL) < 0 ||
@@ -229,6 +252,24 @@ static int notifier_defaults(struct ld *ld, struct notifier_config *nc, enum not
     return 0;
 }
 
+/* Fields kept as plain template source (no tmpl_field) are still compiled once here,
+ * so a broken template fails the load instead of a notification. */
+static int check_template(struct ld *ld, const struct ynode *n, const char *key, const char *p)
+{
+    const struct ynode *v = ld_get(n, key);
+    char kp[CFG_PATH_MAX];
+    struct mustache *m;
+
+    if (v == NULL || v->kind != YNODE_SCALAR)
+        return 0;
+    path_key(kp, p, key);
+    m = ld_compile(ld, v, kp, v->value);
+    if (m == NULL)
+        return -1;
+    mustache_free(m);
+    return 0;
+}
+
 static int ld_webhook(struct ld *ld, const struct ynode *n, const char *p,
                       struct notifier_config *nc)
 {
@@ -242,7 +283,7 @@ static int ld_webhook(struct ld *ld, const struct ynode *n, const char *p,
     nc->max_alerts = (int)max_alerts;
     if (nc->url.value == NULL)
         return ld_fail(ld, n, p, "one of url, url_file or url_env must be configured");
-    return 0;
+    return check_url_key(ld, n, "url", p, nc->url.value, true);
 }
 
 static int ld_slack(struct ld *ld, const struct ynode *n, const char *p, struct notifier_config *nc)
@@ -270,7 +311,7 @@ static int ld_slack(struct ld *ld, const struct ynode *n, const char *p, struct 
         if (ld_secret(ld, n, "api_url", p, &nc->slack_api_url) < 0)
             return -1;
     }
-    if (ld_str(ld, n, "channel", p, &nc->channel) < 0 ||
+    if (ld_str(ld, n, "channel", p, &nc->channel) < 0 || check_template(ld, n, "channel", p) < 0 ||
         ld_str(ld, n, "username", p, &nc->username) < 0 ||
         ld_str(ld, n, "icon_emoji", p, &nc->icon_emoji) < 0 ||
         ld_str(ld, n, "icon_url", p, &nc->icon_url) < 0 ||
@@ -280,7 +321,7 @@ static int ld_slack(struct ld *ld, const struct ynode *n, const char *p, struct 
         ld_tmpl(ld, n, "pretext", p, &nc->pretext) < 0 ||
         ld_tmpl(ld, n, "footer", p, &nc->footer) < 0 ||
         ld_tmpl(ld, n, "fallback", p, &nc->fallback) < 0 ||
-        ld_str(ld, n, "color", p, &nc->color) < 0 ||
+        ld_str(ld, n, "color", p, &nc->color) < 0 || check_template(ld, n, "color", p) < 0 ||
         ld_bool(ld, n, "ack_button", p, &nc->ack_button) < 0)
         return -1;
     /* Accepted for compatibility with Alertmanager configs, not used. */
@@ -328,7 +369,7 @@ static int ld_slack(struct ld *ld, const struct ynode *n, const char *p, struct 
     }
     if (nc->slack_api_url.value == NULL)
         return ld_fail(ld, n, p, "no global Slack API URL set");
-    return 0;
+    return check_url_key(ld, n, "api_url", p, nc->slack_api_url.value, true);
 }
 
 /* `to` as one string with comma-separated addresses (Alertmanager) or a list. */
@@ -528,7 +569,10 @@ static int ld_pagerduty(struct ld *ld, const struct ynode *n, const char *p,
         ld_str(ld, n, "severity", p, &nc->severity) < 0 ||
         ld_str(ld, n, "class", p, &nc->pd_class) < 0 ||
         ld_str(ld, n, "component", p, &nc->component) < 0 ||
-        ld_str(ld, n, "group", p, &nc->group) < 0 ||
+        ld_str(ld, n, "group", p, &nc->group) < 0 || check_template(ld, n, "client", p) < 0 ||
+        check_template(ld, n, "client_url", p) < 0 || check_template(ld, n, "severity", p) < 0 ||
+        check_template(ld, n, "class", p) < 0 || check_template(ld, n, "component", p) < 0 ||
+        check_template(ld, n, "group", p) < 0 ||
         ld_tmpl_map(ld, n, "details", p, &nc->detail_names, &nc->detail_values, &nc->n_details) < 0)
         return -1;
     /* `source` and `images` are accepted for compatibility and not sent. */
@@ -564,6 +608,8 @@ static int ld_pagerduty(struct ld *ld, const struct ynode *n, const char *p,
                 return ld_missing(ld, links->items[i], ip, "href");
         }
     }
+    if (check_url_key(ld, n, "url", p, nc->pagerduty_url, false) < 0)
+        return -1;
     if (nc->severity != NULL) {
         static const char *const sev[] = {"critical", "error", "warning", "info", NULL};
         bool ok = false;
@@ -611,7 +657,7 @@ static int ld_sms(struct ld *ld, const struct ynode *n, const char *p, struct no
         return ld_missing(ld, n, p, "to");
     if (ld_addresses(ld, n, "to", p, &nc->sms_to, &nc->n_sms_to) < 0)
         return -1;
-    return 0;
+    return check_url_key(ld, n, "api_url", p, nc->twilio_api_url, false);
 }
 
 static void notifier_config_release(struct notifier_config *nc)

@@ -86,6 +86,7 @@ static struct re *re_compile(const char *value, struct error *err)
     struct re *re = NULL;
     int errcode = 0;
     PCRE2_SIZE erroff = 0;
+    pcre2_compile_context *cctx;
     char q[QUOTE_ERR_MAX];
 
     buf_init(&pat, strlen(value) + 16);
@@ -99,9 +100,17 @@ static struct re *re_compile(const char *value, struct error *err)
         error_set(err, "out of memory");
         goto fail;
     }
+    /* Newline is LF whatever PCRE2 was built with: RE2's '.' matches '\r'. */
+    cctx = pcre2_compile_context_create(NULL);
+    if (cctx == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
     re->code = pcre2_compile((PCRE2_SPTR)buf_str(&pat), pat.len,
                              PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &errcode,
-                             &erroff, NULL);
+                             &erroff, cctx);
+    pcre2_compile_context_free(cctx);
     if (re->code == NULL) {
         PCRE2_UCHAR msg[256];
 

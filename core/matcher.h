@@ -16,6 +16,14 @@
  * (OpenMetrics escaping, as Alertmanager's Matcher.String()), so
  * parse(format(m)) == m.
  *
+ * Regex dialect: PCRE2 is a superset of RE2 for the regexes people write, so
+ * every regex Alertmanager accepts compiles here with the same meaning ('$' is
+ * end of text, '.' skips only '\n', \d \w \s \b are ASCII). PCRE-only syntax
+ * (backreferences, lookaround) is accepted although Alertmanager rejects it.
+ * RE2 never backtracks; here a match that exceeds the step or memory budget
+ * (pathological regexes, or repeated groups over values beyond ~100 kB) counts
+ * as no match.
+ *
  * Ownership: struct matcher owns name, value and the compiled regex.
  */
 #ifndef AMR_MATCHER_H

@@ -11,6 +11,9 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/labels.h"
+#include "templates/mustache.h"
+
+#include <jansson.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -324,7 +327,7 @@ static void test_secrets(void **state)
     struct config *cfg;
 
     (void)state;
-    setenv("AMR_TEST_SECRET", "from-env", 1);
+    setenv("AMR_TEST_SECRET", "http://127.0.0.1:1/from-env", 1);
     cfg = load_ok("route: {receiver: r}\n"
                   "receivers:\n"
                   "  - name: r\n"
@@ -334,9 +337,10 @@ static void test_secrets(void **state)
                   "      - url_file: secret_crlf.txt\n"
                   "ack: {secret_file: secret_long.txt}\n");
     assert_string_equal(cfg->receivers[0].configs[0].url.value, "http://127.0.0.1:1/from-file");
-    assert_string_equal(cfg->receivers[0].configs[1].url.value, "from-env");
-    assert_string_equal(cfg->receivers[0].configs[2].url.value, "crlf\nkept");
-    assert_string_equal(cfg->ack.secret.value, "0123456789abcdef0123456789abcdef");
+    assert_string_equal(cfg->receivers[0].configs[1].url.value, "http://127.0.0.1:1/from-env");
+    assert_string_equal(cfg->receivers[0].configs[2].url.value, "http://127.0.0.1:1/crlf");
+    /* only one trailing newline is dropped */
+    assert_string_equal(cfg->ack.secret.value, "0123456789abcdef0123456789abcdef\n");
     assert_string_equal(config_secret_redacted(&cfg->ack.secret), "<secret>");
     assert_string_equal(config_secret_redacted(&cfg->global.slack_api_url), "");
     config_free(cfg);
@@ -572,6 +576,37 @@ static void test_yaml_features(void **state)
     config_free(cfg);
 }
 
+static void test_templates(void **state)
+{
+    struct config *cfg =
+        load_ok("route: {receiver: r}\n"
+                "templates: ['tmpl/*.mustache', 'none-*.mustache']\n"
+                "receivers:\n"
+                "  - name: r\n"
+                "    slack_configs:\n"
+                "      - api_url: http://127.0.0.1:1/\n"
+                "        text: '{{> greeting}} {{#alerts}}{{status}} {{/alerts}}'\n"
+                "        color: '{{#firing}}danger{{/firing}}'\n");
+    const struct notifier_config *nc = &cfg->receivers[0].configs[0];
+    json_t *ctx = json_pack("{s:s, s:[{s:s}, {s:s}]}", "receiver", "r", "alerts", "status",
+                            "firing", "status", "resolved");
+    struct error err;
+    struct buf out;
+
+    (void)state;
+    assert_int_equal(cfg->n_template_files, 1);
+    assert_non_null(strstr(cfg->template_files[0], "tmpl/greeting.mustache"));
+    assert_non_null(nc->text.compiled);
+    assert_null(nc->title.compiled); /* not set: the default template is used */
+    assert_string_equal(nc->color, "{{#firing}}danger{{/firing}}");
+    buf_init(&out, 4096);
+    assert_int_equal(mustache_render(nc->text.compiled, ctx, MUSTACHE_ESCAPE_NONE, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "Hello r! firing resolved ");
+    buf_release(&out);
+    json_decref(ctx);
+    config_free(cfg);
+}
+
 struct broken {
     const char *yaml;
     const char *want;
@@ -771,7 +806,28 @@ static const struct broken broken[] = {
      "      - url: http://x\n        http_config: {bearer_token: a, basic_auth: {username: u}}\n",
      "test.yml:6:52: receivers[0].webhook_configs[0].http_config.basic_auth: at most "
      "one of basic_auth, bearer_token & authorization may be set"},
-    /* 53 */ {"a: &a [*a]\n", "test.yml:1:4: yaml: nesting too deep (or a recursive alias)"},
+    /* 53 */
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    slack_configs:\n"
+     "      - api_url: http://x\n        text: 'hi {{#alerts}}'\n",
+     "test.yml:6:15: receivers[0].slack_configs[0].text: template:1:4: unclosed section "
+     "{{#alerts}}"},
+    /* 54 */
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    email_configs:\n"
+     "      - {to: a@b, from: c@d, smarthost: 'h:25', headers: {Subject: '{{> nope}}'}}\n",
+     "test.yml:5:68: receivers[0].email_configs[0].headers.Subject: template:1:1: "
+     "partial \"nope\" not found"},
+    /* 55 */
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    pagerduty_configs:\n"
+     "      - {routing_key: k, severity: '{{/x}}'}\n",
+     "test.yml:5:36: receivers[0].pagerduty_configs[0].severity: template:1:1: "
+     "unexpected {{/x}}: no section is open"},
+    /* 56 */ {"a: &a [*a]\n", "test.yml:1:4: yaml: nesting too deep (or a recursive alias)"},
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: ftp://x/\n",
+     "test.yml:5:14: receivers[0].webhook_configs[0].url: not an http:// or https:// URL"},
+    {"global:\n  pagerduty_url: events.pagerduty.com\nroute: {receiver: r}\nreceivers: [{name: "
+     "r}]\n",
+     "test.yml:2:18: global.pagerduty_url: \"events.pagerduty.com\" is not an http:// or "
+     "https:// URL"},
 };
 
 /* Broken team files: the error names the team file and a path inside it. */
@@ -890,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_example_config),
         cmocka_unit_test(test_inhibit_rules),
         cmocka_unit_test(test_yaml_features),
+        cmocka_unit_test(test_templates),
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_load_file_errors),
     };

@@ -190,10 +190,9 @@ static void test_send_resolved_and_removal(void **state)
         group_view_release(&gv);
     }
     /* The log has B firing, A resolved, stamped with the result time. */
-    e = router_get_nflog(r, jl.v[0]->group_key[0] ? "{}:{}\x1f"
-                                                    "default\x1f"
-                                                    "0"
-                                                  : "");
+    e = router_get_nflog(r, "{}:{}\x1f"
+                            "default\x1f"
+                            "0");
     assert_non_null(e);
     assert_int_equal(e->n_firing, 1);
     assert_int_equal(e->firing[0], fx_fp("alertname=B"));
@@ -334,7 +333,6 @@ static void test_updated_alert_not_removed(void **state)
     struct fx *fx = fx_new("default");
     struct router *r = mk_router(fx);
     struct job_list jl = JOB_LIST_INIT;
-    struct job_list jl2 = JOB_LIST_INIT;
     int64_t t1 = T0 + 30 * SEC, t2 = t1 + 5 * MIN;
 
     (void)state;
@@ -347,8 +345,6 @@ static void test_updated_alert_not_removed(void **state)
     fx_put(r, "alertname=A", T0, FAR, t2 + 1 * SEC);
     fx_ack_all(r, &jl, true, t2 + 2 * SEC);
     assert_int_equal(router_group_count(r), 1);
-    /* And a job whose flush had a failing sibling keeps alerts too. */
-    (void)jl2;
     job_list_release(&jl);
     router_free(r);
     fx_free(fx);
@@ -431,13 +427,21 @@ static void test_job_copy(void **state)
     (void)state;
     fx_put(r, "alertname=A,job=j", T0, FAR, T0);
     assert_int_equal(fx_tick(r, T0 + 30 * SEC, &jl), 1);
+    assert_int_equal(jl.v[0]->incident_id, 0);
+    assert_int_equal(router_group_set_incident(r, "{}:{}", 42), 0);
+    assert_int_equal(router_group_set_incident(r, "nope", 42), -1);
+    fx_put(r, "alertname=B", T0, FAR, T0 + MIN);
+    job_list_release(&jl);
+    assert_int_equal(fx_tick(r, T0 + 30 * SEC + 5 * MIN, &jl), 1);
+    assert_int_equal(jl.v[0]->incident_id, 42);
     c = notify_job_copy(jl.v[0]);
     assert_non_null(c);
     assert_int_equal(c->id, jl.v[0]->id);
     assert_string_equal(c->group_key, jl.v[0]->group_key);
-    assert_int_equal(c->n_alerts, 1);
+    assert_int_equal(c->n_alerts, 2);
     assert_string_equal(labels_get(&c->alerts[0].labels, "job"), "j");
-    assert_int_equal(c->n_firing, 1);
+    assert_int_equal(c->n_firing, 2);
+    assert_int_equal(c->incident_id, 42);
     notify_job_free(c);
     notify_job_free(NULL);
     job_list_release(&jl);

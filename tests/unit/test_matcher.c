@@ -268,7 +268,8 @@ static void test_match(void **state)
     assert_int_equal(matcher_init(&m, MATCH_NRE, "a", ".*", &err), 0);
     assert_false(matcher_matches(&m, ""));
     assert_false(matcher_matches(&m, "x"));
-    assert_true(matcher_matches(&m, "x\ny")); /* '.' does not match newline, as in RE2 */
+    assert_true(matcher_matches(&m, "x\ny"));  /* '.' does not match newline, as in RE2 */
+    assert_false(matcher_matches(&m, "x\ry")); /* but it does match '\r' */
     assert_false(matcher_matches_empty(&m));
     matcher_release(&m);
     assert_int_equal(matcher_init(&m, MATCH_NE, "a", "x", &err), 0);
