@@ -156,7 +156,7 @@ int group_add(struct rgroup *g, struct rentry *e)
     if (umap_put(&g->alerts, e->a.fingerprint, e) < 0)
         return -1;
     e->n_groups++;
-    return 0;
+    return 1;
 }
 
 static void group_delete(struct router *r, struct rgroup *g)
@@ -186,13 +186,14 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
     struct labels gl = LABELS_INIT;
     struct buf key;
     struct rgroup *g;
-    int rc = -1;
+    int rc = -1, added;
 
     buf_init(&key, (size_t)1 << 30);
     if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
     if (g == NULL) {
+        router_touch_group(r, buf_str(&key));
         g = group_new(r, rt, &gl, buf_str(&key));
         if (g == NULL)
             goto out;
@@ -207,15 +208,20 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
             goto out;
         }
     }
-    if (group_add(g, e) < 0)
+    added = group_add(g, e);
+    if (added < 0)
         goto out;
+    if (added) {
+        router_touch_group(r, g->key);
+        router_touch_member(r, g->key, e->a.fingerprint);
+    }
     /* An alert that is already older than group_wait flushes the group at once,
      * but only before its first flush. */
     if (!g->has_flushed && e->a.starts_at + rt->group_wait < now && g->next_flush > now) {
         g->next_flush = now;
         heap_fix(r, g);
+        router_touch_group(r, g->key);
     }
-    router_touch_group(r, g->key);
     rc = 0;
 out:
     labels_release(&gl);
@@ -566,6 +572,7 @@ static void flush_succeeded(struct router *r, const char *group_key, const struc
         umap_del(&g->alerts, res[i].fp);
         e->n_groups--;
         router_touch_group(r, g->key);
+        router_touch_member(r, g->key, res[i].fp);
     }
     if (g->alerts.n == 0)
         group_delete(r, g);

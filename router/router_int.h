@@ -88,9 +88,9 @@ struct router {
 
     /* change log */
     struct router_changes ch;
-    size_t cap_alerts, cap_silences, cap_groups, cap_nflog;
+    size_t cap_alerts, cap_silences, cap_groups, cap_nflog, cap_members;
     struct umap ch_alerts;
-    struct smap ch_silences, ch_groups, ch_nflog;
+    struct smap ch_silences, ch_groups, ch_nflog, ch_members;
 };
 
 #define ROUTER_GC_INTERVAL ((int64_t)60 * 1000)
@@ -100,6 +100,7 @@ void router_touch_alert(struct router *r, uint64_t fp);
 void router_touch_silence(struct router *r, const char *id);
 void router_touch_group(struct router *r, const char *key);
 void router_touch_nflog(struct router *r, const char *key);
+void router_touch_member(struct router *r, const char *group_key, uint64_t fp);
 int64_t router_alert_retention(const struct router *r);
 /* Makes sure a GC pass runs no later than due. */
 void router_gc_due(struct router *r, int64_t due);
@@ -114,6 +115,7 @@ struct rgroup *group_new(struct router *r, const struct route *rt, struct labels
 int heap_push(struct router *r, struct rgroup *g);
 void heap_remove(struct router *r, struct rgroup *g);
 void heap_fix(struct router *r, struct rgroup *g);
+/* 1 when e joined g, 0 when it was already there, -1 when memory runs out. */
 int group_add(struct rgroup *g, struct rentry *e);
 void pending_job_free(struct pending_job *pj);
 void flush_rec_free(struct flush_rec *f);

@@ -99,23 +99,45 @@ static void db_sync(struct db *db, struct router *r)
             if (!db->has_group[k] && free_slot == DB_MAX)
                 free_slot = k;
         }
-        if (k < DB_MAX)
-            db_group_clear(db, k);
-        else
-            k = free_slot;
         if (got == 1) {
-            db->groups[k].key = strdup(gv.key);
+            if (k == DB_MAX) {
+                k = free_slot;
+                db->groups[k].key = strdup(gv.key);
+                labels_init(&db->groups[k].labels);
+                db->groups[k].n = 0;
+                db->has_group[k] = true;
+            } else {
+                free(db->groups[k].route_id);
+                labels_release(&db->groups[k].labels);
+            }
             db->groups[k].route_id = strdup(gv.route->id);
-            labels_init(&db->groups[k].labels);
             assert_int_equal(labels_copy(&db->groups[k].labels, gv.labels), 0);
             db->groups[k].next_flush = gv.next_flush;
             db->groups[k].has_flushed = gv.has_flushed;
-            db->groups[k].n = gv.n_alerts;
-            for (size_t j = 0; j < gv.n_alerts; j++)
-                db->groups[k].fps[j] = gv.alerts[j]->fingerprint;
-            db->has_group[k] = true;
+        } else if (k < DB_MAX) {
+            db_group_clear(db, k); /* with its members */
         }
         group_view_release(&gv);
+    }
+    for (size_t i = 0; i < ch->n_members; i++) {
+        const char *gk = ch->members[i].group_key;
+        uint64_t fp = ch->members[i].fingerprint;
+        bool in = router_group_has_alert(r, gk, fp);
+        size_t k, j;
+        for (k = 0; k < DB_MAX; k++) {
+            if (db->has_group[k] && strcmp(db->groups[k].key, gk) == 0)
+                break;
+        }
+        if (k == DB_MAX) {
+            assert_false(in); /* a deleted group */
+            continue;
+        }
+        for (j = 0; j < db->groups[k].n && db->groups[k].fps[j] != fp; j++)
+            ;
+        if (in && j == db->groups[k].n)
+            db->groups[k].fps[db->groups[k].n++] = fp;
+        else if (!in && j < db->groups[k].n)
+            db->groups[k].fps[j] = db->groups[k].fps[--db->groups[k].n];
     }
     for (size_t i = 0; i < ch->n_nflog; i++) {
         const struct nflog_entry *e = router_get_nflog(r, ch->nflog[i]);
@@ -381,7 +403,17 @@ static void test_change_log(void **state)
     assert_int_equal(ch->n_alerts, 2); /* each key once */
     assert_int_equal(ch->n_groups, 1);
     assert_string_equal(ch->groups[0], "{}:{}");
+    assert_int_equal(ch->n_members, 2);
+    assert_string_equal(ch->members[0].group_key, "{}:{}");
+    assert_int_equal(ch->members[0].fingerprint, fx_fp("alertname=A"));
+    assert_true(router_group_has_alert(r, "{}:{}", fx_fp("alertname=B")));
     assert_int_equal(ch->n_nflog, 0);
+    router_changes_clear(r);
+    /* A re-post of a member changes the alert only. */
+    fx_put(r, "alertname=B", T0, FAR, T0 + 2);
+    assert_int_equal(router_changes(r)->n_alerts, 1);
+    assert_int_equal(router_changes(r)->n_groups, 0);
+    assert_int_equal(router_changes(r)->n_members, 0);
     router_changes_clear(r);
     assert_int_equal(router_changes(r)->n_alerts, 0);
     assert_int_equal(fx_tick(r, T0 + 30 * SEC, &jl), 1);
@@ -393,7 +425,9 @@ static void test_change_log(void **state)
     ch = router_changes(r);
     assert_int_equal(ch->n_nflog, 1);
     assert_non_null(router_get_nflog(r, ch->nflog[0]));
-    assert_int_equal(ch->n_groups, 1); /* resolved A left the group */
+    assert_int_equal(ch->n_groups, 1);
+    assert_int_equal(ch->n_members, 1); /* resolved A left the group */
+    assert_false(router_group_has_alert(r, ch->members[0].group_key, ch->members[0].fingerprint));
     router_changes_clear(r);
     job_list_release(&jl);
     router_free(r);
