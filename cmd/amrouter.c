@@ -32,11 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* config/ is being written on its own branch; until it is part of the build the
- * daemon checks only that the config file can be read. */
-#pragma weak config_load
-#pragma weak config_free
-
 #define STOP_TIMEOUT_MS 10000
 
 struct flags {
@@ -214,22 +209,6 @@ static int check_external_url(const char *url, struct error *err)
     return 0;
 }
 
-static struct config *load_config(const char *path, struct error *err)
-{
-    FILE *fp;
-
-    if (config_load != NULL)
-        return config_load(path, err);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        error_set(err, "open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fclose(fp);
-    errno = 0;
-    return NULL;
-}
-
 int main(int argc, char **argv)
 {
     struct flags f = {"amrouter.yml", "data/", ":9093", NULL, "info", "logfmt", false, false};
@@ -296,14 +275,11 @@ int main(int argc, char **argv)
             goto fail;
     }
 
-    cfg = load_config(f.config_file, &err);
-    if (cfg == NULL && err.msg[0] != '\0') {
+    cfg = config_load(f.config_file, &err);
+    if (cfg == NULL) {
         log_error("loading configuration file failed", "file", f.config_file, "err", err.msg, NULL);
         goto out;
     }
-    if (config_load == NULL)
-        log_warn("configuration not validated: this build has no config loader", "file",
-                 f.config_file, NULL);
 
     memset(&ops, 0, sizeof(ops));
     api.ops = &ops;
@@ -311,7 +287,7 @@ int main(int argc, char **argv)
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
-    so.max_body_bytes = cfg != NULL ? cfg->api.max_body_bytes : 0;
+    so.max_body_bytes = cfg->api.max_body_bytes;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -354,8 +330,7 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
-    if (cfg != NULL && config_free != NULL)
-        config_free(cfg);
+    config_free(cfg);
     free(ignored);
     return rc;
 }

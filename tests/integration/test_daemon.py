@@ -115,23 +115,15 @@ class FlagsTest(unittest.TestCase):
             self.assertIn("level=warn", logs)
 
 
-def config_loader_built_in():
-    with Amrouter(MINIMAL) as d:
-        d.start()
-        d.stop()
-        return "no config loader" not in d.logs()
-
-
 class ConfigTest(unittest.TestCase):
     def test_bad_config_names_file_line_and_binds_nothing(self):
-        if not config_loader_built_in():
-            self.skipTest("config loader not in this build yet")
         with Amrouter(BROKEN) as d:
             d.start(wait=False)
             rc = d.wait_exit(10)
             self.assertIsNotNone(rc, "still running with a broken config")
             self.assertNotEqual(rc, 0)
-            self.assertIn("amrouter.yml:4", d.logs())
+            self.assertIn("amrouter.yml:4:", d.logs())
+            self.assertIn("group_wait", d.logs())
             self.assertFalse(harness.port_is_bound(d.port))
 
 
