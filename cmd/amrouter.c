@@ -39,6 +39,7 @@ struct flags {
     const char *storage_path;
     const char *listen_address;
     const char *external_url;
+    const char *route_prefix;
     const char *log_level;
     const char *log_format;
     bool version;
@@ -63,6 +64,8 @@ static const struct flag_def flag_defs[] = {
      "Address to listen on, host:port; \":port\" = all interfaces (default :9093)."},
     {"web.external-url", FLAG_VALUE, offsetof(struct flags, external_url),
      "URL under which amrouter is reachable, used in links (default http://<hostname>:<port>)."},
+    {"web.route-prefix", FLAG_VALUE, offsetof(struct flags, route_prefix),
+     "Prefix for all HTTP paths (default: the path of --web.external-url)."},
     {"log.level", FLAG_VALUE, offsetof(struct flags, log_level),
      "Only log messages with this severity or above: debug, info, warn, error (default info)."},
     {"log.format", FLAG_VALUE, offsetof(struct flags, log_format),
@@ -198,6 +201,18 @@ static int default_external_url(const char *listen, char *out, size_t outsz, str
     return 0;
 }
 
+/* The path part of an http(s) URL ("" when there is none). */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    const char *slash;
+
+    if (p == NULL)
+        return "";
+    slash = strchr(p + 3, '/');
+    return slash != NULL ? slash : "";
+}
+
 static int check_external_url(const char *url, struct error *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -211,7 +226,7 @@ static int check_external_url(const char *url, struct error *err)
 
 int main(int argc, char **argv)
 {
-    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, "info", "logfmt", false, false};
+    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, NULL, "info", "logfmt", false, false};
     const char **ignored = calloc((size_t)argc + 1, sizeof(*ignored));
     int n_ignored = 0;
     enum log_level level;
@@ -287,6 +302,7 @@ int main(int argc, char **argv)
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
+    so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
     so.max_body_bytes = cfg->api.max_body_bytes;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
