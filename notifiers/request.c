@@ -9,7 +9,10 @@
 #include "notifiers/request.h"
 
 #include "config/config.h"
+#include "core/alert.h"
 #include "core/error.h"
+#include "router/router.h"
+#include "templates/context.h"
 #include "templates/defaults.h"
 
 #include <curl/curl.h>
@@ -485,4 +488,32 @@ void notify_requests_truncate(struct notify_requests *rs, size_t n)
 {
     while (rs->n > n)
         notify_request_release(&rs->v[--rs->n]);
+}
+
+json_t *notify_job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc)
+{
+    const struct alert **ptrs = NULL;
+    struct notify_data d;
+    json_t *ctx;
+
+    if (job->n_alerts > 0) {
+        ptrs = malloc(job->n_alerts * sizeof(*ptrs));
+        if (ptrs == NULL)
+            return NULL;
+        for (size_t i = 0; i < job->n_alerts; i++)
+            ptrs[i] = &job->alerts[i];
+    }
+    memset(&d, 0, sizeof(d));
+    d.receiver = receiver;
+    d.group_key = job->group_key;
+    d.group_labels = &job->group_labels;
+    d.alerts = ptrs;
+    d.n_alerts = job->n_alerts;
+    d.now = job->created_at;
+    d.external_url = external_url;
+    d.incident = inc;
+    ctx = context_template(&d);
+    free(ptrs);
+    return ctx;
 }

@@ -38,6 +38,8 @@ struct http_config;
 struct notifier_config;
 struct tmpl_field;
 struct curl_slist;
+struct notify_job;
+struct notify_incident;
 
 /* Largest request body or mail message built, and largest single rendered field. */
 #define NOTIFY_BODY_MAX  (4u << 20)
@@ -132,6 +134,12 @@ int notify_render_field(const struct tmpl_field *f, const char *default_name,
  * resolve against the default templates. */
 int notify_render_source(const char *src, enum mustache_escape esc, const json_t *ctx,
                          const char *what, char **out, struct error *err);
+
+/* The template context (templates/context.h) of a router job: its group, alerts and
+ * flush time, for receiver `receiver`, with the incident when inc is not NULL.
+ * Returns a new reference, or NULL when memory runs out. */
+json_t *notify_job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc);
 
 /* Appends s percent-encoded as application/x-www-form-urlencoded wants it. */
 int notify_form_escape(struct buf *out, const char *s);

@@ -19,7 +19,10 @@
  * the daemon's delivery path sends through these builders.
  */
 #include "config/config.h"
+#include "core/alert.h"
 #include "core/error.h"
+#include "core/labels.h"
+#include "router/router.h"
 #include "notifiers/request.h"
 #include "templates/context.h"
 #include "templates/defaults.h"
@@ -241,11 +244,54 @@ static void test_form_escape_and_trim(void **state)
     assert_string_equal(notify_trim(s), "a b");
 }
 
+static void test_job_context(void **state)
+{
+    struct notify_job job;
+    struct alert a[2];
+    struct notify_incident inc = {.id = 7, .ack_url = "http://x/ack/7.1.t", .status = "open"};
+    json_t *ctx;
+
+    (void)state;
+    memset(&job, 0, sizeof(job));
+    labels_init(&job.group_labels);
+    assert_int_equal(labels_set(&job.group_labels, "alertname", "A"), 0);
+    for (int i = 0; i < 2; i++) {
+        alert_init(&a[i]);
+        assert_int_equal(labels_set(&a[i].labels, "alertname", "A"), 0);
+        assert_int_equal(labels_set(&a[i].labels, "i", i == 0 ? "0" : "1"), 0);
+        a[i].starts_at = 1000;
+        a[i].ends_at = i == 0 ? 0 : 1500; /* the second resolved before the flush */
+        alert_update_fingerprint(&a[i]);
+    }
+    job.group_key = (char *)"{}:{alertname=\"A\"}";
+    job.alerts = a;
+    job.n_alerts = 2;
+    job.created_at = 2000;
+    ctx = notify_job_context(&job, "team", "http://am:9093", &inc);
+    assert_non_null(ctx);
+    assert_string_equal(json_string_value(json_object_get(ctx, "receiver")), "team");
+    assert_string_equal(json_string_value(json_object_get(ctx, "groupKey")),
+                        "{}:{alertname=\"A\"}");
+    assert_string_equal(json_string_value(json_object_get(ctx, "status")), "firing");
+    assert_int_equal(json_integer_value(json_object_get(ctx, "firingCount")), 1);
+    assert_int_equal(json_integer_value(json_object_get(ctx, "resolvedCount")), 1);
+    assert_string_equal(notify_ctx_ack_url(ctx), "http://x/ack/7.1.t");
+    json_decref(ctx);
+    ctx = notify_job_context(&job, "team", NULL, NULL);
+    assert_null(notify_ctx_incident(ctx));
+    assert_null(notify_ctx_ack_url(ctx));
+    json_decref(ctx);
+    for (int i = 0; i < 2; i++)
+        alert_release(&a[i]);
+    labels_release(&job.group_labels);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_setup_http_and_smtp),
         cmocka_unit_test(test_form_escape_and_trim),
+        cmocka_unit_test(test_job_context),
     };
 
     if (argc > 1)
