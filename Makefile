@@ -45,7 +45,8 @@ ALL_SRCS  := $(LIB_SRCS) $(wildcard cmd/*.c) $(UNIT_SRCS) $(wildcard bench/*.c) 
 
 .SECONDARY:
 
-.PHONY: all run test check checksrc format bench install clean deps unit integration fuzz
+.PHONY: all run test check checksrc format bench install clean deps unit integration fuzz \
+        bench-templates
 
 all: $(BINDIR)/amrouter $(BINDIR)/amctl
 
@@ -115,6 +116,14 @@ format:
 
 bench: deps all
 	@BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/bench.sh
+
+# Render speed of the default Slack and email templates for a 50-alert group.
+bench-templates: $(BUILD)/bench/bench_templates
+	$(BUILD)/bench/bench_templates
+
+$(BUILD)/bench/bench_templates: $(BUILD)/obj/bench/bench_templates.o $(BUILD)/libamrouter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/amrouter \

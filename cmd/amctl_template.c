@@ -40,23 +40,6 @@ static void usage(FILE *f)
           f);
 }
 
-struct chain {
-    struct mustache_loader first; /* load == NULL when unused */
-    struct mustache_loader second;
-};
-
-static int load_chain(void *data, const char *name, char **source, char **origin, struct error *err)
-{
-    const struct chain *c = data;
-    int rc = 1;
-
-    if (c->first.load != NULL)
-        rc = c->first.load(c->first.data, name, source, origin, err);
-    if (rc == 1)
-        rc = c->second.load(c->second.data, name, source, origin, err);
-    return rc;
-}
-
 /* Takes "--flag VALUE" or "--flag=VALUE" at argv[*i]. Returns 1 if taken, 0 if argv[*i]
  * is not this flag, -1 when the value is missing. */
 static int take(const char *flag, int argc, char **argv, int *i, const char **out)
@@ -84,9 +67,9 @@ static int render(int argc, char **argv)
     static const char *const flags[] = {"--template", "--text", "--data", "--partials", "--escape"};
     const char *vals[5] = {NULL, NULL, NULL, NULL, NULL};
     enum mustache_escape esc = MUSTACHE_ESCAPE_HTML;
-    struct chain chain;
-    struct mustache_loader loader = {load_chain, &chain};
-    struct mustache_options opts = {&loader, 0};
+    struct mustache_loader_chain chain = {{NULL, NULL}, {NULL, NULL}};
+    struct mustache_loader loader = mustache_loader_chained(&chain);
+    struct mustache_options opts = {&loader, 0, 0, 0};
     struct mustache *m = NULL;
     json_t *ctx = NULL;
     struct error err;
@@ -127,7 +110,6 @@ static int render(int argc, char **argv)
         goto out;
     }
     rc = 1;
-    memset(&chain, 0, sizeof(chain));
     if (vals[3] != NULL)
         chain.first = mustache_loader_dir(vals[3]);
     chain.second = default_templates_loader();

@@ -438,7 +438,7 @@ struct mustache *ld_compile(struct ld *ld, const struct ynode *at, const char *p
                             const char *source)
 {
     struct mustache_loader loader = {load_partial, ld};
-    struct mustache_options opts = {&loader, 0};
+    struct mustache_options opts = {&loader, 0, 0, 0};
     struct mustache *m;
     struct error e;
 

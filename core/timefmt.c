@@ -99,8 +99,7 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1;
 
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
             return -1;
         offset = sign * ((int64_t)oh * 3600 + om * 60);
         p += 6;
@@ -114,8 +113,8 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
         *ms = TIME_UNSET;
         return 0;
     }
-    *ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 +
-          frac_ms;
+    *ms =
+        ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 + frac_ms;
     return 0;
 }
 
@@ -160,13 +159,13 @@ char *time_format_rfc3339nano(int64_t ms, char *out, size_t outsz)
     if (frac == 0)
         snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, mo, d, h, mi, s);
     else if (frac % 100 == 0)
-        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%01dZ", (long long)y, mo, d, h, mi,
-                 s, frac / 100);
+        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%01dZ", (long long)y, mo, d, h, mi, s,
+                 frac / 100);
     else if (frac % 10 == 0)
-        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%02dZ", (long long)y, mo, d, h, mi,
-                 s, frac / 10);
+        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%02dZ", (long long)y, mo, d, h, mi, s,
+                 frac / 10);
     else
-        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, mo, d, h, mi,
-                 s, frac);
+        snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, mo, d, h, mi, s,
+                 frac);
     return out;
 }

@@ -156,7 +156,7 @@ int group_add(struct rgroup *g, struct rentry *e)
     if (umap_put(&g->alerts, e->a.fingerprint, e) < 0)
         return -1;
     e->n_groups++;
-    return 0;
+    return 1;
 }
 
 static void group_delete(struct router *r, struct rgroup *g)
@@ -186,13 +186,14 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
     struct labels gl = LABELS_INIT;
     struct buf key;
     struct rgroup *g;
-    int rc = -1;
+    int rc = -1, added;
 
     buf_init(&key, (size_t)1 << 30);
     if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
     if (g == NULL) {
+        router_touch_group(r, buf_str(&key));
         g = group_new(r, rt, &gl, buf_str(&key));
         if (g == NULL)
             goto out;
@@ -207,15 +208,20 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
             goto out;
         }
     }
-    if (group_add(g, e) < 0)
+    added = group_add(g, e);
+    if (added < 0)
         goto out;
+    if (added) {
+        router_touch_group(r, g->key);
+        router_touch_member(r, g->key, e->a.fingerprint);
+    }
     /* An alert that is already older than group_wait flushes the group at once,
      * but only before its first flush. */
     if (!g->has_flushed && e->a.starts_at + rt->group_wait < now && g->next_flush > now) {
         g->next_flush = now;
         heap_fix(r, g);
+        router_touch_group(r, g->key);
     }
-    router_touch_group(r, g->key);
     rc = 0;
 out:
     labels_release(&gl);
@@ -489,26 +495,33 @@ static uint64_t next_job_id(struct router *r, int64_t now)
 
 /* ------------------------------------------------------------------ flush */
 
-/* AM's AlertSlice order: job, then instance (present before absent), then labels. */
+/* AM's AlertSlice order (core's alert_compare_notify). */
 int alert_slice_cmp(const struct alert *a, const struct alert *b)
 {
-    static const char *const keys[] = {"job", "instance"};
+    return alert_compare_notify(a, b);
+}
 
-    for (size_t i = 0; i < 2; i++) {
-        const char *x = labels_get(&a->labels, keys[i]);
-        const char *y = labels_get(&b->labels, keys[i]);
-        int c;
-        if (x == NULL && y == NULL)
-            continue;
-        if (x == NULL)
-            return 1;
-        if (y == NULL)
-            return -1;
-        c = strcmp(x, y);
-        if (c != 0)
-            return c < 0 ? -1 : 1;
+/* AM's TimeActiveStage + TimeMuteStage for a route at now: true when the route is
+ * outside all its active_time_intervals (if it has any) or inside one of its
+ * mute_time_intervals. Unknown names (the loader rejects them) never match. */
+static bool route_time_muted(const struct config *cfg, const struct route *rt, int64_t now)
+{
+    bool active = rt->n_active_time_intervals == 0;
+
+    for (size_t i = 0; i < rt->n_active_time_intervals && !active; i++) {
+        const struct time_interval *ti =
+            config_find_time_interval(cfg, rt->active_time_intervals[i]);
+        if (ti != NULL && time_interval_active(ti, now))
+            active = true;
     }
-    return labels_compare(&a->labels, &b->labels);
+    if (!active)
+        return true;
+    for (size_t i = 0; i < rt->n_mute_time_intervals; i++) {
+        const struct time_interval *ti = config_find_time_interval(cfg, rt->mute_time_intervals[i]);
+        if (ti != NULL && time_interval_active(ti, now))
+            return true;
+    }
+    return false;
 }
 
 static int cmp_entry_ptr(const void *pa, const void *pb)
@@ -559,6 +572,7 @@ static void flush_succeeded(struct router *r, const char *group_key, const struc
         umap_del(&g->alerts, res[i].fp);
         e->n_groups--;
         router_touch_group(r, g->key);
+        router_touch_member(r, g->key, res[i].fp);
     }
     if (g->alerts.n == 0)
         group_delete(r, g);
@@ -691,7 +705,7 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     const struct receiver *rcv = g->route->receiver;
     struct flush_ctx c;
     struct flush_rec *f = NULL;
-    size_t n_muted_fire = 0, n_muted_res = 0;
+    bool time_muted;
     int rc = -1;
 
     memset(&c, 0, sizeof(c));
@@ -717,6 +731,7 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     if (f->resolved == NULL || f->group_key == NULL)
         goto out;
     f->id = ++r->last_flush_id;
+    time_muted = route_time_muted(r->cfg, g->route, now);
     for (size_t i = 0; i < c.n_all; i++) {
         const struct alert *a = &c.all[i]->a;
         c.firing[i] = !alert_resolved_at(a, now);
@@ -724,16 +739,11 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
             f->resolved[f->n_resolved].fp = a->fingerprint;
             f->resolved[f->n_resolved++].updated_at = a->updated_at;
         }
-        /* MuteStage(inhibitor), then MuteStage(silencer). */
-        c.muted[i] =
-            inhibit_mutes(r, &a->labels, now, NULL) || silences_mutes(r->silences, &a->labels, now);
-        if (c.muted[i]) {
-            if (c.firing[i])
-                n_muted_fire++;
-            else
-                n_muted_res++;
+        /* MuteStage(inhibitor), time intervals (all or nothing), MuteStage(silencer). */
+        c.muted[i] = inhibit_mutes(r, &a->labels, now, NULL) || time_muted ||
+                     silences_mutes(r->silences, &a->labels, now);
+        if (c.muted[i])
             continue;
-        }
         if (c.firing[i])
             c.fire_fps[c.n_fire++] = a->fingerprint;
         else
@@ -741,8 +751,6 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     }
     qsort(c.fire_fps, c.n_fire, sizeof(uint64_t), cmp_u64);
     qsort(c.res_fps, c.n_res, sizeof(uint64_t), cmp_u64);
-    (void)n_muted_fire;
-    (void)n_muted_res;
 
     /* Everything muted: the pipeline stops without error. */
     for (size_t integ = 0; c.n_fire + c.n_res > 0 && rcv != NULL && integ < rcv->n_configs;

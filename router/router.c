@@ -71,6 +71,33 @@ void router_touch_nflog(struct router *r, const char *key)
     touch_str(r, &r->ch_nflog, &r->ch.nflog, &r->ch.n_nflog, &r->cap_nflog, key);
 }
 
+void router_touch_member(struct router *r, const char *group_key, uint64_t fp)
+{
+    char k[FINGERPRINT_STRLEN];
+    struct buf b;
+    const char *gk;
+
+    if (r->loading)
+        return;
+    /* The member set is keyed "fp" 0x1f "group key"; the array points at the
+     * group key inside that map key. */
+    fingerprint_format(fp, k);
+    buf_init(&b, (size_t)1 << 30);
+    if (buf_appends(&b, k) < 0 || buf_appendc(&b, '\x1f') < 0 || buf_appends(&b, group_key) < 0)
+        goto out;
+    if (smap_get(&r->ch_members, buf_str(&b)) != NULL)
+        goto out;
+    if (grow((void **)&r->ch.members, &r->cap_members, r->ch.n_members,
+             sizeof(struct router_member_change)) < 0 ||
+        smap_put(&r->ch_members, buf_str(&b), r) < 0)
+        goto out;
+    gk = smap_key(&r->ch_members, buf_str(&b)) + FINGERPRINT_STRLEN;
+    r->ch.members[r->ch.n_members].group_key = gk;
+    r->ch.members[r->ch.n_members++].fingerprint = fp;
+out:
+    buf_release(&b);
+}
+
 const struct router_changes *router_changes(const struct router *r)
 {
     return &r->ch;
@@ -82,6 +109,8 @@ void router_changes_clear(struct router *r)
     r->ch.n_silences = 0;
     r->ch.n_groups = 0;
     r->ch.n_nflog = 0;
+    r->ch.n_members = 0;
+    smap_release(&r->ch_members);
     umap_release(&r->ch_alerts);
     smap_release(&r->ch_silences);
     smap_release(&r->ch_groups);
@@ -155,6 +184,7 @@ void router_free(struct router *r)
     free(r->ch.silences);
     free(r->ch.groups);
     free(r->ch.nflog);
+    free(r->ch.members);
     free(r);
 }
 
@@ -541,6 +571,26 @@ int router_get_group(const struct router *r, const char *key, struct group_view 
     if (g == NULL)
         return 0;
     return fill_view(g, out) < 0 ? -1 : 1;
+}
+
+int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id)
+{
+    struct rgroup *g = smap_get(&r->groups, key);
+
+    if (g == NULL)
+        return -1;
+    if (g->incident_id != incident_id) {
+        g->incident_id = incident_id;
+        router_touch_group(r, g->key);
+    }
+    return 0;
+}
+
+bool router_group_has_alert(const struct router *r, const char *key, uint64_t fingerprint)
+{
+    const struct rgroup *g = smap_get(&r->groups, key);
+
+    return g != NULL && umap_get(&g->alerts, fingerprint) != NULL;
 }
 
 size_t router_group_count(const struct router *r)

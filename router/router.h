@@ -27,7 +27,9 @@
  *     not resolve while the notification travels; the webhook payload therefore
  *     carries "0001-01-01T00:00:00Z" for firing alerts); sort as AM's AlertSlice
  *     (job, then instance, then label sets);
- *  2. drop alerts that are inhibited, then (time intervals, see below) alerts
+ *  2. drop alerts that are inhibited; drop everything when the route is outside
+ *     its active_time_intervals or inside a mute_time_interval (AM's
+ *     TimeActiveStage/TimeMuteStage, evaluated at the flush time); drop alerts
  *     that are silenced; nothing left = nothing to do (success);
  *  3. for each integration (notifier_config) of the route's receiver, dedup
  *     against its notification log entry (needsUpdate). When a notification is
@@ -38,7 +40,11 @@
  *     alerts of the snapshot whose stored updated_at is unchanged are removed
  *     from the group; an empty group is deleted.
  * The notification log entry of a job is written when its success is reported,
- * with the report's `now` as timestamp (AM logs after the send).
+ * with the report's `now` as timestamp (AM logs after the send). AM's group
+ * waits for its notification before the next flush; here the next flush does
+ * not wait: if a job is still outstanding then, the new job for the same
+ * integration names it in `supersedes` (delivery drops the old one), and a late
+ * success of an older job never overwrites a newer log entry.
  *
  * Reload (router_set_config) keeps alerts, silences and the notification log,
  * drops all groups and re-inserts the alerts into the new tree with fresh
@@ -51,8 +57,12 @@
  * read the current values with the getters, a NULL getter result means
  * "deleted"). router_load_* restore the state at start-up.
  *
- * Not yet: mute_time_intervals / active_time_intervals are ignored (config
- * gives no evaluator yet); incidents (issue 6) only have their field.
+ * Incidents (issue 6): a group carries an incident id (router_group_set_incident),
+ * copied into its jobs and persisted with the group; nothing else yet.
+ *
+ * Delivery contract: every job handed out must eventually be reported once with
+ * router_notify_result (ok or not; a dropped superseded job counts as failed),
+ * or the flush it belongs to never removes its resolved alerts.
  */
 #ifndef AMR_ROUTER_H
 #define AMR_ROUTER_H
@@ -260,6 +270,9 @@ int router_foreach_group(const struct router *r, int64_t now,
  * group_view_release, which is also safe after a 0 or -1 answer). Returns 1 when
  * found, 0 when there is no such group, -1 when memory runs out. */
 int router_get_group(const struct router *r, const char *key, struct group_view *out);
+/* Sets the incident id a group carries (issue 6); copied into its later jobs and
+ * recorded in the change log. Returns 0, or -1 when there is no such group. */
+int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id);
 void group_view_release(struct group_view *g);
 size_t router_group_count(const struct router *r);
 
@@ -289,14 +302,23 @@ const struct nflog_entry *router_get_nflog(const struct router *r, const char *k
 
 /*
  * Keys touched since the last router_changes_clear(), each once. For each key read
- * the current value with the getter: a NULL (or -1) answer means it was deleted.
+ * the current value with the getter: a NULL (or 0) answer means it was deleted.
  *   alerts:   fingerprints      -> router_get_alert
  *   silences: ids               -> router_get_silence
- *   groups:   group keys        -> router_get_group
+ *   groups:   group keys        -> router_get_group (timer, flags, incident or
+ *             membership changed; a re-post of a member does not touch its group)
+ *   members:  (group key, fp)   -> router_group_has_alert: which memberships
+ *             changed, for a backend that keeps one row per member (a deleted
+ *             group takes its members; they are not listed one by one)
  *   nflog:    nflog entry keys  -> router_get_nflog
  * The arrays are owned by the router and valid until the next change or clear.
  * The engine persists them in one transaction per batch, then clears.
  */
+struct router_member_change {
+    const char *group_key;
+    uint64_t fingerprint;
+};
+
 struct router_changes {
     uint64_t *alerts;
     size_t n_alerts;
@@ -304,9 +326,14 @@ struct router_changes {
     size_t n_silences;
     char **groups;
     size_t n_groups;
+    struct router_member_change *members;
+    size_t n_members;
     char **nflog;
     size_t n_nflog;
 };
+
+/* True when the group with that key holds the alert. */
+bool router_group_has_alert(const struct router *r, const char *key, uint64_t fingerprint);
 
 const struct router_changes *router_changes(const struct router *r);
 void router_changes_clear(struct router *r);

@@ -81,16 +81,16 @@ struct router {
     uint64_t last_job_id;
     uint64_t last_flush_id;
     int64_t next_gc;
-    struct umap *inhibit_src; /* per inhibit rule: fp -> struct rentry * of source matches */
+    struct smap *inhibit_src; /* per inhibit rule: equal-values key -> struct umap * of sources */
     size_t n_inhibit_src;
     struct route_list scratch;
     bool loading; /* restore in progress: no change log */
 
     /* change log */
     struct router_changes ch;
-    size_t cap_alerts, cap_silences, cap_groups, cap_nflog;
+    size_t cap_alerts, cap_silences, cap_groups, cap_nflog, cap_members;
     struct umap ch_alerts;
-    struct smap ch_silences, ch_groups, ch_nflog;
+    struct smap ch_silences, ch_groups, ch_nflog, ch_members;
 };
 
 #define ROUTER_GC_INTERVAL ((int64_t)60 * 1000)
@@ -100,6 +100,7 @@ void router_touch_alert(struct router *r, uint64_t fp);
 void router_touch_silence(struct router *r, const char *id);
 void router_touch_group(struct router *r, const char *key);
 void router_touch_nflog(struct router *r, const char *key);
+void router_touch_member(struct router *r, const char *group_key, uint64_t fp);
 int64_t router_alert_retention(const struct router *r);
 /* Makes sure a GC pass runs no later than due. */
 void router_gc_due(struct router *r, int64_t due);
@@ -114,6 +115,7 @@ struct rgroup *group_new(struct router *r, const struct route *rt, struct labels
 int heap_push(struct router *r, struct rgroup *g);
 void heap_remove(struct router *r, struct rgroup *g);
 void heap_fix(struct router *r, struct rgroup *g);
+/* 1 when e joined g, 0 when it was already there, -1 when memory runs out. */
 int group_add(struct rgroup *g, struct rentry *e);
 void pending_job_free(struct pending_job *pj);
 void flush_rec_free(struct flush_rec *f);

@@ -79,7 +79,7 @@ static struct mustache **compile_all(struct error *err)
 {
     struct mustache **all = calloc(default_templates_count + 1, sizeof(*all));
     struct mustache_loader l = default_templates_loader();
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
 
     if (all == NULL) {
         error_set(err, "out of memory");

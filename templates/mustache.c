@@ -134,6 +134,7 @@ struct parser {
     size_t scanned;
     size_t lstart;
     int line;
+    int line_off, col_off; /* added to reported positions */
     struct mustache *set;
     struct mtpl *tpl;
     struct error *err;
@@ -206,8 +207,8 @@ static void position(struct parser *p, size_t off, int *line, int *col)
     for (size_t i = p->lstart; i < off; i++)
         if (((unsigned char)p->src[i] & 0xC0) != 0x80)
             c++;
-    *line = p->line;
-    *col = c;
+    *line = p->line + p->line_off;
+    *col = c + p->col_off;
 }
 
 static int perr(struct parser *p, int line, int col, const char *fmt, ...)
@@ -783,6 +784,8 @@ static int node_new(struct parser *p, uint8_t kind, uint32_t *idx)
 }
 
 /* Splits a dotted name into NUL-terminated parts in the arena. */
+/* Splits a dotted name into parts in the arena, each stored as a 2-byte length, the
+ * bytes and a NUL, so lookups need no strlen(). */
 static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32_t *nparts)
 {
     size_t s = t->s;
@@ -796,9 +799,13 @@ static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32
     while (s <= t->e) {
         const char *dot = memchr(p->src + s, '.', t->e - s);
         size_t e = dot ? (size_t)(dot - p->src) : t->e;
-        uint32_t o;
+        uint16_t n = (uint16_t)(e - s);
+        uint32_t o, ignored;
 
-        if (arena_add(p, p->src + s, e - s, true, &o) < 0)
+        if (e - s > UINT16_MAX)
+            return perr(p, t->line, t->col, "name longer than %u bytes", UINT16_MAX);
+        if (arena_add(p, (const char *)&n, sizeof(n), false, &o) < 0 ||
+            arena_add(p, p->src + s, e - s, true, &ignored) < 0)
             return -1;
         if (first)
             *off = o;
@@ -1024,7 +1031,8 @@ static int build(struct parser *p)
     return 0;
 }
 
-static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src, struct error *err)
+static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src,
+                       const struct mustache_options *opts, struct error *err)
 {
     struct parser p;
     int rc = -1;
@@ -1037,6 +1045,10 @@ static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src, 
     p.tpl = tpl;
     p.err = err;
     p.line = 1;
+    if (opts != NULL) {
+        p.line_off = opts->line_offset;
+        p.col_off = opts->col_offset;
+    }
     memcpy(p.otag, "{{", 2);
     memcpy(p.ctag, "}}", 2);
     p.olen = p.clen = 2;
@@ -1096,7 +1108,7 @@ struct mustache *mustache_compile(const char *source, const char *name,
         tpl_free(main_tpl);
         goto oom;
     }
-    if (compile_one(m, main_tpl, source, err) < 0)
+    if (compile_one(m, main_tpl, source, opts, err) < 0)
         goto fail;
     /* Partials referenced so far; compiling one may append more. */
     for (size_t i = 1; i < m->n; i++) {
@@ -1135,7 +1147,7 @@ struct mustache *mustache_compile(const char *source, const char *name,
             free(src);
             goto oom;
         }
-        if (compile_one(m, t, src, err) < 0) {
+        if (compile_one(m, t, src, NULL, err) < 0) {
             free(src);
             goto fail;
         }
@@ -1303,6 +1315,25 @@ struct mustache_loader mustache_loader_files(const struct mustache_files *files)
     return l;
 }
 
+static int load_chain(void *data, const char *name, char **source, char **origin, struct error *err)
+{
+    const struct mustache_loader_chain *c = data;
+    int rc = 1;
+
+    if (c->first.load != NULL)
+        rc = c->first.load(c->first.data, name, source, origin, err);
+    if (rc == 1 && c->second.load != NULL)
+        rc = c->second.load(c->second.data, name, source, origin, err);
+    return rc;
+}
+
+struct mustache_loader mustache_loader_chained(const struct mustache_loader_chain *chain)
+{
+    struct mustache_loader l = {load_chain, (void *)chain};
+
+    return l;
+}
+
 /* ------------------------------------------------------------------ render */
 
 int mustache_escape_parse(const char *s, enum mustache_escape *out)
@@ -1358,72 +1389,101 @@ static int out_fail(struct rstate *st, size_t n)
     return error_set(st->err, "out of memory while rendering");
 }
 
-static int emit(struct rstate *st, const char *s, size_t n)
+/* Appends n bytes. The common case (room in the allocation, under the cap) is a
+ * memcpy; anything else goes through buf_append(), which grows or refuses. */
+static inline int emit(struct rstate *st, const char *s, size_t n)
 {
+    struct buf *b = st->out;
+
+    if (n < b->cap - b->len && b->len + n <= b->max) {
+        memcpy(b->ptr + b->len, s, n);
+        b->len += n;
+        b->ptr[b->len] = '\0';
+        return 0;
+    }
     if (n == 0)
         return 0;
-    if (buf_append(st->out, s, n) < 0)
+    if (buf_append(b, s, n) < 0)
         return out_fail(st, n);
     return 0;
 }
 
+/* Replacement strings by index; the escape tables map a byte to an index (0 = the
+ * byte as it is), so escaping is one table load per byte. */
+enum { R_NONE, R_AMP, R_LT, R_GT, R_QUOT, R_APOS, R_JQ, R_JBS, R_JN, R_JR, R_JT, R_JB, R_JF, R_JU };
+static const char *const replacements[] = {
+    "",     "&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "\\\"",
+    "\\\\", "\\n",   "\\r",  "\\t",  "\\b",    "\\f",   NULL, /* R_JU: \u00XX, formatted */
+};
+static const unsigned char esc_html[256] = {
+    ['&'] = R_AMP, ['<'] = R_LT, ['>'] = R_GT, ['"'] = R_QUOT, ['\''] = R_APOS,
+};
+static const unsigned char esc_slack[256] = {
+    ['&'] = R_AMP,
+    ['<'] = R_LT,
+    ['>'] = R_GT,
+};
+static const unsigned char esc_json[256] = {
+    ['"'] = R_JQ,  ['\\'] = R_JBS, ['\n'] = R_JN, ['\r'] = R_JR, ['\t'] = R_JT, ['\b'] = R_JB,
+    ['\f'] = R_JF, [0x7f] = R_JU,  [0] = R_JU,    [1] = R_JU,    [2] = R_JU,    [3] = R_JU,
+    [4] = R_JU,    [5] = R_JU,     [6] = R_JU,    [7] = R_JU,    [11] = R_JU,   [14] = R_JU,
+    [15] = R_JU,   [16] = R_JU,    [17] = R_JU,   [18] = R_JU,   [19] = R_JU,   [20] = R_JU,
+    [21] = R_JU,   [22] = R_JU,    [23] = R_JU,   [24] = R_JU,   [25] = R_JU,   [26] = R_JU,
+    [27] = R_JU,   [28] = R_JU,    [29] = R_JU,   [30] = R_JU,   [31] = R_JU,
+};
+
+/* Appends s (n bytes, and s[n] must be the NUL that ends it) escaped as esc says. */
 static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustache_escape esc)
 {
-    size_t run = 0;
+    const unsigned char *tbl;
+    const char *set = NULL; /* the bytes tbl escapes, for strcspn() */
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+    const unsigned char *run = p;
 
-    if (esc == MUSTACHE_ESCAPE_NONE)
+    switch (esc) {
+    case MUSTACHE_ESCAPE_HTML:
+        tbl = esc_html;
+        set = "&<>\"'";
+        break;
+    case MUSTACHE_ESCAPE_SLACK:
+        tbl = esc_slack;
+        set = "&<>";
+        break;
+    case MUSTACHE_ESCAPE_JSON:
+        tbl = esc_json;
+        break;
+    default:
         return emit(st, s, n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *rep = NULL;
+    }
+    while (p < end) {
+        const char *rep;
         char tmp[8];
 
-        switch (esc) {
-        case MUSTACHE_ESCAPE_HTML:
-        case MUSTACHE_ESCAPE_SLACK:
-            if (c == '&')
-                rep = "&amp;";
-            else if (c == '<')
-                rep = "&lt;";
-            else if (c == '>')
-                rep = "&gt;";
-            else if (esc == MUSTACHE_ESCAPE_HTML && c == '"')
-                rep = "&quot;";
-            else if (esc == MUSTACHE_ESCAPE_HTML && c == '\'')
-                rep = "&#39;";
-            break;
-        case MUSTACHE_ESCAPE_JSON:
-            if (c == '"')
-                rep = "\\\"";
-            else if (c == '\\')
-                rep = "\\\\";
-            else if (c == '\n')
-                rep = "\\n";
-            else if (c == '\r')
-                rep = "\\r";
-            else if (c == '\t')
-                rep = "\\t";
-            else if (c == '\b')
-                rep = "\\b";
-            else if (c == '\f')
-                rep = "\\f";
-            else if (c < 0x20 || c == 0x7f) {
-                snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-                rep = tmp;
-            }
-            break;
-        case MUSTACHE_ESCAPE_NONE:
-            break;
+        /* The common case: a long run that needs nothing. strcspn() is vectorised
+         * in glibc for small sets; it stops early at a NUL, which the table then
+         * passes through. */
+        if (set != NULL) {
+            p += strcspn((const char *)p, set);
+            if (p > end)
+                p = end;
         }
-        if (rep == NULL) {
-            run++;
-            continue;
-        }
-        if (emit(st, s + i - run, run) < 0 || emit(st, rep, strlen(rep)) < 0)
+        while (p < end && tbl[*p] == R_NONE)
+            p++;
+        if (p == end)
+            break;
+        if (emit(st, (const char *)run, (size_t)(p - run)) < 0)
             return -1;
-        run = 0;
+        rep = replacements[tbl[*p]];
+        if (rep == NULL) {
+            snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+            rep = tmp;
+        }
+        if (emit(st, rep, strlen(rep)) < 0)
+            return -1;
+        run = ++p;
     }
-    return emit(st, s + n - run, run);
+    return emit(st, (const char *)run, (size_t)(end - run));
 }
 
 static int emit_value(struct rstate *st, const json_t *v, enum mustache_escape esc)
@@ -1491,23 +1551,36 @@ static bool truthy(const json_t *v)
     }
 }
 
+/* A name part stored by add_name(): its bytes (NUL-terminated) and length. */
+static const char *name_part(const char *at, size_t *len)
+{
+    uint16_t n;
+
+    memcpy(&n, at, sizeof(n));
+    *len = n;
+    return at + sizeof(n);
+}
+
 static const json_t *lookup(const struct rstate *st, const struct mtpl *t, const struct node *n)
 {
-    const char *part = t->arena + n->off;
+    const char *at = t->arena + n->off;
     const json_t *v = NULL;
+    size_t len;
+    const char *part;
 
     if (n->len == 0)
         return st->nctx ? st->ctx[st->nctx - 1] : NULL;
+    part = name_part(at, &len);
     for (size_t i = st->nctx; i-- > 0;) {
         if (json_is_object(st->ctx[i])) {
-            v = json_object_get(st->ctx[i], part);
+            v = json_object_getn(st->ctx[i], part, len);
             if (v != NULL)
                 break;
         }
     }
     for (uint32_t k = 1; k < n->len && v != NULL; k++) {
-        part += strlen(part) + 1;
-        v = json_is_object(v) ? json_object_get(v, part) : NULL;
+        part = name_part(part + len + 1, &len);
+        v = json_is_object(v) ? json_object_getn(v, part, len) : NULL;
     }
     return v;
 }

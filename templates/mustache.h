@@ -91,6 +91,18 @@ struct mustache_files {
 };
 struct mustache_loader mustache_loader_files(const struct mustache_files *files);
 
+/* Tries `first`, then `second` for names first does not have (a read error in
+ * first is final). Typical: the user's template files, then the defaults:
+ *   struct mustache_loader_chain c = {mustache_loader_files(&files),
+ *                                     default_templates_loader()};
+ *   struct mustache_loader l = mustache_loader_chained(&c);
+ * c must stay valid during compile. */
+struct mustache_loader_chain {
+    struct mustache_loader first;
+    struct mustache_loader second;
+};
+struct mustache_loader mustache_loader_chained(const struct mustache_loader_chain *chain);
+
 enum {
     /* A partial the loader does not have renders as "" (the spec's rule) instead of
      * failing the compile. */
@@ -100,6 +112,12 @@ enum {
 struct mustache_options {
     const struct mustache_loader *loader; /* NULL: no partials exist */
     unsigned flags;                       /* MUSTACHE_* flags above */
+    /* Added to every line and column reported for the main template (not for
+     * partials), for a template embedded in another file: a YAML block scalar
+     * whose first template line is file line L, indented by N columns, gets
+     * line_offset = L - 1 and col_offset = N, so errors name the file position. */
+    int line_offset;
+    int col_offset;
 };
 
 struct mustache;

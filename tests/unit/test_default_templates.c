@@ -265,10 +265,16 @@ static void test_resolved_and_no_incident(void **state)
 
 static void test_user_template_uses_defaults(void **state)
 {
-    struct mustache_loader l = default_templates_loader();
-    struct mustache_options opts = {&l, 0};
+    static const struct mustache_partial mine[] = {
+        {"prefix", "Subject:"},
+        {"email_subject", "shadowed by the user's own"},
+        {NULL, NULL},
+    };
+    struct mustache_loader_chain chain = {mustache_loader_table(mine), default_templates_loader()};
+    struct mustache_loader l = mustache_loader_chained(&chain);
+    struct mustache_options opts = {&l, 0, 0, 0};
     struct error err;
-    struct mustache *m = mustache_compile("Subject: {{>email_subject}}", "mine", &opts, &err);
+    struct mustache *m = mustache_compile("{{>prefix}} {{>slack_title}}", "mine", &opts, &err);
     json_t *ctx = context_example(3);
     struct buf out;
 
@@ -277,6 +283,13 @@ static void test_user_template_uses_defaults(void **state)
     buf_init(&out, 4096);
     assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_NONE, &out, &err), 0);
     assert_string_equal(buf_str(&out), "Subject: [FIRING:2] PostgresDown prod-eu (incident #42)");
+    mustache_free(m);
+    /* The first loader wins for names both have. */
+    m = mustache_compile("{{>email_subject}}", "mine", &opts, &err);
+    assert_non_null(m);
+    buf_reset(&out);
+    assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_NONE, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "shadowed by the user's own");
     buf_release(&out);
     mustache_free(m);
     json_decref(ctx);

@@ -97,7 +97,7 @@ static int run_spec_file(const char *file, bool verbose, int *total)
         const char *want = json_string_value(json_object_get(t, "expected"));
         json_t *partials = json_object_get(t, "partials");
         struct mustache_loader loader = {load_json_partial, partials};
-        struct mustache_options opts = {&loader, MUSTACHE_MISSING_PARTIAL_EMPTY};
+        struct mustache_options opts = {&loader, MUSTACHE_MISSING_PARTIAL_EMPTY, 0, 0};
         struct error err;
         struct buf out;
         struct mustache *m;
@@ -274,7 +274,7 @@ static void test_unicode(void **state)
 
 static void test_compile_errors(void **state)
 {
-    struct mustache_options strict = {NULL, 0};
+    struct mustache_options strict = {NULL, 0, 0, 0};
 
     (void)state;
     assert_compile_error("line one\n  {{#alerts}}\n  {{x}}\n", NULL,
@@ -302,6 +302,16 @@ static void test_compile_errors(void **state)
                          "t.mustache:1:8: {{/c}} does not close {{$b}} opened at line 1 column 1");
 }
 
+static void test_position_offsets(void **state)
+{
+    /* A template from a YAML block scalar starting on file line 10, indented 6. */
+    struct mustache_options opts = {NULL, 0, 9, 6};
+
+    (void)state;
+    assert_compile_error("ok\n  {{#x}}", &opts, "t.mustache:11:9: unclosed section {{#x}}");
+    assert_compile_error("{{>p}}", &opts, "t.mustache:10:7: partial \"p\" not found");
+}
+
 static void test_partial_errors_name_partial(void **state)
 {
     static const struct mustache_partial table[] = {
@@ -310,7 +320,7 @@ static void test_partial_errors_name_partial(void **state)
         {NULL, NULL},
     };
     struct mustache_loader l = mustache_loader_table(table);
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
 
     (void)state;
     assert_compile_error("{{>outer}}", &opts, "inner:2:3: unclosed section {{#x}}");
@@ -324,7 +334,7 @@ static void test_recursive_partials(void **state)
         {NULL, NULL},
     };
     struct mustache_loader l = mustache_loader_table(table);
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
     struct error err;
     struct mustache *m = mustache_compile("{{>node}}", "tree", &opts, &err);
     json_t *ctx = json_loads("{\"name\":\"a\",\"kids\":[{\"name\":\"b\",\"kids\":"
@@ -473,7 +483,7 @@ static void test_standalone_and_inheritance(void **state)
         {NULL, NULL},
     };
     struct mustache_loader l = mustache_loader_table(table);
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
     struct error err;
     struct mustache *m =
         mustache_compile("{{<layout}}\n{{$items}}\n{{#list}}\n{{>item}}\n{{/list}}\n{{/items}}\n"
@@ -503,7 +513,7 @@ static void test_loader_dir_and_files(void **state)
     char *paths[2];
     struct mustache_files files;
     struct mustache_loader l;
-    struct mustache_options opts;
+    struct mustache_options opts = {NULL, 0, 0, 0};
     struct error err;
     struct mustache *m;
     struct buf out;
@@ -594,7 +604,7 @@ static void test_concurrent_render(void **state)
         {NULL, NULL},
     };
     struct mustache_loader l = mustache_loader_table(table);
-    struct mustache_options opts = {&l, 0};
+    struct mustache_options opts = {&l, 0, 0, 0};
     struct error err;
     struct mustache *m =
         mustache_compile("alerts:\n{{#alerts}}\n  {{>row}}\n{{/alerts}}\n", "c", &opts, &err);
@@ -632,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_unicode),
         cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_position_offsets),
         cmocka_unit_test(test_partial_errors_name_partial),
         cmocka_unit_test(test_recursive_partials),
         cmocka_unit_test(test_deep_nesting),

@@ -99,23 +99,45 @@ static void db_sync(struct db *db, struct router *r)
             if (!db->has_group[k] && free_slot == DB_MAX)
                 free_slot = k;
         }
-        if (k < DB_MAX)
-            db_group_clear(db, k);
-        else
-            k = free_slot;
         if (got == 1) {
-            db->groups[k].key = strdup(gv.key);
+            if (k == DB_MAX) {
+                k = free_slot;
+                db->groups[k].key = strdup(gv.key);
+                labels_init(&db->groups[k].labels);
+                db->groups[k].n = 0;
+                db->has_group[k] = true;
+            } else {
+                free(db->groups[k].route_id);
+                labels_release(&db->groups[k].labels);
+            }
             db->groups[k].route_id = strdup(gv.route->id);
-            labels_init(&db->groups[k].labels);
             assert_int_equal(labels_copy(&db->groups[k].labels, gv.labels), 0);
             db->groups[k].next_flush = gv.next_flush;
             db->groups[k].has_flushed = gv.has_flushed;
-            db->groups[k].n = gv.n_alerts;
-            for (size_t j = 0; j < gv.n_alerts; j++)
-                db->groups[k].fps[j] = gv.alerts[j]->fingerprint;
-            db->has_group[k] = true;
+        } else if (k < DB_MAX) {
+            db_group_clear(db, k); /* with its members */
         }
         group_view_release(&gv);
+    }
+    for (size_t i = 0; i < ch->n_members; i++) {
+        const char *gk = ch->members[i].group_key;
+        uint64_t fp = ch->members[i].fingerprint;
+        bool in = router_group_has_alert(r, gk, fp);
+        size_t k, j;
+        for (k = 0; k < DB_MAX; k++) {
+            if (db->has_group[k] && strcmp(db->groups[k].key, gk) == 0)
+                break;
+        }
+        if (k == DB_MAX) {
+            assert_false(in); /* a deleted group */
+            continue;
+        }
+        for (j = 0; j < db->groups[k].n && db->groups[k].fps[j] != fp; j++)
+            ;
+        if (in && j == db->groups[k].n)
+            db->groups[k].fps[db->groups[k].n++] = fp;
+        else if (!in && j < db->groups[k].n)
+            db->groups[k].fps[j] = db->groups[k].fps[--db->groups[k].n];
     }
     for (size_t i = 0; i < ch->n_nflog; i++) {
         const struct nflog_entry *e = router_get_nflog(r, ch->nflog[i]);
@@ -381,7 +403,17 @@ static void test_change_log(void **state)
     assert_int_equal(ch->n_alerts, 2); /* each key once */
     assert_int_equal(ch->n_groups, 1);
     assert_string_equal(ch->groups[0], "{}:{}");
+    assert_int_equal(ch->n_members, 2);
+    assert_string_equal(ch->members[0].group_key, "{}:{}");
+    assert_int_equal(ch->members[0].fingerprint, fx_fp("alertname=A"));
+    assert_true(router_group_has_alert(r, "{}:{}", fx_fp("alertname=B")));
     assert_int_equal(ch->n_nflog, 0);
+    router_changes_clear(r);
+    /* A re-post of a member changes the alert only. */
+    fx_put(r, "alertname=B", T0, FAR, T0 + 2);
+    assert_int_equal(router_changes(r)->n_alerts, 1);
+    assert_int_equal(router_changes(r)->n_groups, 0);
+    assert_int_equal(router_changes(r)->n_members, 0);
     router_changes_clear(r);
     assert_int_equal(router_changes(r)->n_alerts, 0);
     assert_int_equal(fx_tick(r, T0 + 30 * SEC, &jl), 1);
@@ -393,7 +425,9 @@ static void test_change_log(void **state)
     ch = router_changes(r);
     assert_int_equal(ch->n_nflog, 1);
     assert_non_null(router_get_nflog(r, ch->nflog[0]));
-    assert_int_equal(ch->n_groups, 1); /* resolved A left the group */
+    assert_int_equal(ch->n_groups, 1);
+    assert_int_equal(ch->n_members, 1); /* resolved A left the group */
+    assert_false(router_group_has_alert(r, ch->members[0].group_key, ch->members[0].fingerprint));
     router_changes_clear(r);
     job_list_release(&jl);
     router_free(r);
@@ -620,6 +654,80 @@ static void test_restore_with_changed_routes(void **state)
     fx_free(fx2);
 }
 
+static const char LOADED_YML[] = "global:\n"
+                                 "  resolve_timeout: 1m\n"
+                                 "route:\n"
+                                 "  receiver: default\n"
+                                 "  group_by: [alertname]\n"
+                                 "  group_wait: 1s\n"
+                                 "  group_interval: 2s\n"
+                                 "  repeat_interval: 1h\n"
+                                 "  routes:\n"
+                                 "  - matchers: ['team=\"db\"']\n"
+                                 "    receiver: db\n"
+                                 "    continue: true\n"
+                                 "  - match_re:\n"
+                                 "      service: api|web\n"
+                                 "    receiver: web\n"
+                                 "    group_by: ['...']\n"
+                                 "    mute_time_intervals: [weekends]\n"
+                                 "time_intervals:\n"
+                                 "- name: weekends\n"
+                                 "  time_intervals:\n"
+                                 "  - weekdays: ['saturday', 'sunday']\n"
+                                 "receivers:\n"
+                                 "- name: default\n"
+                                 "- name: db\n"
+                                 "  webhook_configs:\n"
+                                 "  - url: http://127.0.0.1:9/db\n"
+                                 "- name: web\n"
+                                 "  webhook_configs:\n"
+                                 "  - url: http://127.0.0.1:9/web\n"
+                                 "    send_resolved: false\n";
+
+/* A config from the real loader: continue, match_re, group_by '...', a receiver
+ * without integrations, mute_time_intervals. T0 is a Tuesday (2023-11-14 UTC). */
+static void test_with_loaded_config(void **state)
+{
+    struct error err;
+    struct config *cfg = config_load_string(LOADED_YML, "test.yml", NULL, &err);
+    struct router *r;
+    struct job_list jl = JOB_LIST_INIT;
+    const int64_t sat = T0 + 4 * 24 * HOUR;
+
+    (void)state;
+    if (cfg == NULL)
+        fail_msg("config: %s", err.msg);
+    r = router_new(cfg);
+    fx_put(r, "alertname=X,team=db,service=api", T0, FAR, T0);
+    fx_put(r, "alertname=Y", T0, FAR, T0);
+    assert_int_equal(router_group_count(r), 3);
+    assert_int_equal(fx_tick(r, T0 + SEC, &jl), 2); /* default has no integrations */
+    for (size_t i = 0; i < jl.n; i++) {
+        if (strcmp(jl.v[i]->receiver_name, "db") == 0) {
+            assert_string_equal(jl.v[i]->group_key, "{}/{team=\"db\"}:{alertname=\"X\"}");
+        } else {
+            assert_string_equal(jl.v[i]->receiver_name, "web");
+            assert_string_equal(jl.v[i]->group_key,
+                                "{}/{service=~\"api|web\"}:{alertname=\"X\", service=\"api\", "
+                                "team=\"db\"}");
+        }
+    }
+    fx_ack_all(r, &jl, true, T0 + SEC);
+    /* resolve_timeout from the config: 1m. */
+    fx_put(r, "alertname=Z", TIME_UNSET, TIME_UNSET, T0);
+    assert_int_equal(router_get_alert(r, fx_fp("alertname=Z"))->ends_at, T0 + MIN);
+    /* On a Saturday the web route is muted (neither W nor X's repeat), db is
+     * not (W new, X repeated after 1h). */
+    fx_put(r, "alertname=W,team=db,service=web", sat, FAR, sat);
+    assert_int_equal(fx_tick(r, sat + SEC, &jl), 2);
+    assert_string_equal(jl.v[0]->receiver_name, "db");
+    assert_string_equal(jl.v[1]->receiver_name, "db");
+    job_list_release(&jl);
+    router_free(r);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_restore_after_restart),
         cmocka_unit_test(test_restore_outstanding_job),
         cmocka_unit_test(test_restore_with_changed_routes),
+        cmocka_unit_test(test_with_loaded_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,463 @@
+/*
+ * codec.c - JSON encoding of the values storage keeps (see codec.h).
+ *
+ * Every decoder is strict about types (a stored row was written by an encoder
+ * here, so anything else is corruption and is reported with the field name)
+ * and lenient about missing optional keys, so older rows decode after a field
+ * is added.
+ */
+#include "storage/codec.h"
+
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "core/labels.h"
+#include "core/matcher.h"
+#include "core/timefmt.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dump(json_t *o)
+{
+    char *s;
+
+    if (o == NULL)
+        return NULL;
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static json_t *load(const char *text, const char *what, struct error *err)
+{
+    json_error_t je;
+    json_t *o = json_loads(text != NULL ? text : "", 0, &je);
+
+    if (o == NULL || !json_is_object(o)) {
+        json_decref(o);
+        error_set(err, "%s: not a JSON object: %s", what, o == NULL ? je.text : "wrong type");
+        return NULL;
+    }
+    return o;
+}
+
+static int get_int(const json_t *o, const char *key, int64_t *out, struct error *err)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (v == NULL) {
+        *out = 0;
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return error_set(err, "%s: must be an integer", key);
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+}
+
+/* A copy of an optional string field (NULL when missing or null). */
+static int get_str(const json_t *o, const char *key, char **out, struct error *err)
+{
+    const json_t *v = json_object_get(o, key);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return error_set(err, "%s: must be a string", key);
+    *out = strdup(json_string_value(v));
+    return *out == NULL ? error_set(err, "%s: out of memory", key) : 0;
+}
+
+static int get_labels(const json_t *o, const char *key, struct labels *ls, struct error *err)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (v == NULL)
+        return 0;
+    return labels_from_json(ls, v, key, err);
+}
+
+json_t *codec_fps_to_json(const uint64_t *fps, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        char hex[FINGERPRINT_STRLEN];
+
+        fingerprint_format(fps[i], hex);
+        if (json_array_append_new(a, json_string(hex)) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+int codec_fps_from_json(const json_t *v, uint64_t **out, size_t *n, struct error *err)
+{
+    uint64_t *fps = NULL;
+    size_t cnt;
+
+    *out = NULL;
+    *n = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return error_set(err, "fingerprints: must be an array");
+    cnt = json_array_size(v);
+    if (cnt == 0)
+        return 0;
+    fps = calloc(cnt, sizeof(*fps));
+    if (fps == NULL)
+        return error_set(err, "fingerprints: out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *e = json_array_get(v, i);
+
+        if (!json_is_string(e) || fingerprint_parse(json_string_value(e), &fps[i]) < 0) {
+            free(fps);
+            return error_set(err, "fingerprints[%zu]: not a fingerprint", i);
+        }
+    }
+    *out = fps;
+    *n = cnt;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ alerts */
+
+json_t *codec_alert_to_json(const struct alert *a)
+{
+    json_t *o = json_object();
+    json_t *lab = labels_to_json(&a->labels);
+    json_t *ann = labels_to_json(&a->annotations);
+
+    if (o == NULL || lab == NULL || ann == NULL)
+        goto fail;
+    if (json_object_set_new(o, "labels", lab) < 0) {
+        lab = NULL;
+        goto fail;
+    }
+    lab = NULL;
+    if (json_object_set_new(o, "annotations", ann) < 0) {
+        ann = NULL;
+        goto fail;
+    }
+    ann = NULL;
+    if (json_object_set_new(o, "startsAt", json_integer(a->starts_at)) < 0 ||
+        json_object_set_new(o, "endsAt", json_integer(a->ends_at)) < 0 ||
+        json_object_set_new(o, "updatedAt", json_integer(a->updated_at)) < 0 ||
+        json_object_set_new(o, "timeout", json_boolean(a->timeout)) < 0)
+        goto fail;
+    if (a->generator_url != NULL &&
+        json_object_set_new(o, "generatorURL", json_string(a->generator_url)) < 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    json_decref(lab);
+    json_decref(ann);
+    return NULL;
+}
+
+int codec_alert_from_json(const json_t *o, struct alert *a, struct error *err)
+{
+    const json_t *t;
+    char *url = NULL;
+
+    alert_release(a);
+    if (!json_is_object(o))
+        return error_set(err, "alert: must be an object");
+    if (get_labels(o, "labels", &a->labels, err) < 0 ||
+        get_labels(o, "annotations", &a->annotations, err) < 0 ||
+        get_int(o, "startsAt", &a->starts_at, err) < 0 ||
+        get_int(o, "endsAt", &a->ends_at, err) < 0 ||
+        get_int(o, "updatedAt", &a->updated_at, err) < 0 ||
+        get_str(o, "generatorURL", &url, err) < 0)
+        goto fail;
+    t = json_object_get(o, "timeout");
+    a->timeout = json_is_true(t);
+    a->generator_url = url;
+    alert_update_fingerprint(a);
+    return 0;
+fail:
+    free(url);
+    alert_release(a);
+    return -1;
+}
+
+char *codec_encode_alert(const struct alert *a)
+{
+    return dump(codec_alert_to_json(a));
+}
+
+int codec_decode_alert(const char *text, struct alert *a, struct error *err)
+{
+    json_t *o = load(text, "alert", err);
+    int rc;
+
+    if (o == NULL)
+        return -1;
+    rc = codec_alert_from_json(o, a, err);
+    json_decref(o);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ silences */
+
+char *codec_encode_silence(const struct silence *s)
+{
+    json_t *o = json_object();
+    json_t *ms = json_array();
+
+    if (o == NULL || ms == NULL)
+        goto fail;
+    for (size_t i = 0; i < s->matchers.n; i++) {
+        const struct matcher *m = &s->matchers.v[i];
+        json_t *jm = json_pack("{s:s, s:s, s:s}", "name", m->name, "op", match_op_str(m->op),
+                               "value", m->value);
+
+        if (jm == NULL || json_array_append_new(ms, jm) < 0)
+            goto fail;
+    }
+    if (json_object_set_new(o, "id", json_string(s->id)) < 0 ||
+        json_object_set_new(o, "matchers", ms) < 0) {
+        ms = NULL;
+        goto fail;
+    }
+    ms = NULL;
+    if (json_object_set_new(o, "startsAt", json_integer(s->starts_at)) < 0 ||
+        json_object_set_new(o, "endsAt", json_integer(s->ends_at)) < 0 ||
+        json_object_set_new(o, "updatedAt", json_integer(s->updated_at)) < 0 ||
+        json_object_set_new(o, "createdBy", json_string(s->created_by ? s->created_by : "")) < 0 ||
+        json_object_set_new(o, "comment", json_string(s->comment ? s->comment : "")) < 0)
+        goto fail;
+    return dump(o);
+fail:
+    json_decref(o);
+    json_decref(ms);
+    return NULL;
+}
+
+static int op_parse(const char *s, enum match_op *op)
+{
+    static const enum match_op ops[] = {MATCH_EQ, MATCH_NE, MATCH_RE, MATCH_NRE};
+
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (strcmp(s, match_op_str(ops[i])) == 0) {
+            *op = ops[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int codec_decode_silence(const char *text, struct silence *s, struct error *err)
+{
+    json_t *o = load(text, "silence", err);
+    const json_t *id, *ms, *jm;
+    size_t i;
+
+    silence_release(s);
+    silence_init(s);
+    if (o == NULL)
+        return -1;
+    id = json_object_get(o, "id");
+    if (!json_is_string(id) || json_string_length(id) >= SILENCE_ID_LEN) {
+        error_set(err, "id: must be a silence id");
+        goto fail;
+    }
+    memcpy(s->id, json_string_value(id), json_string_length(id) + 1);
+    ms = json_object_get(o, "matchers");
+    if (!json_is_array(ms)) {
+        error_set(err, "matchers: must be an array");
+        goto fail;
+    }
+    json_array_foreach(ms, i, jm)
+    {
+        const char *name = json_string_value(json_object_get(jm, "name"));
+        const char *ops = json_string_value(json_object_get(jm, "op"));
+        const char *value = json_string_value(json_object_get(jm, "value"));
+        struct matcher m;
+        enum match_op op;
+
+        if (name == NULL || ops == NULL || value == NULL || op_parse(ops, &op) < 0) {
+            error_set(err, "matchers[%zu]: must have name, op and value", i);
+            goto fail;
+        }
+        if (matcher_init(&m, op, name, value, err) < 0) {
+            error_prefix(err, "matchers[%zu]", i);
+            goto fail;
+        }
+        if (matchers_push(&s->matchers, &m) < 0) {
+            matcher_release(&m);
+            error_set(err, "matchers: out of memory");
+            goto fail;
+        }
+    }
+    if (get_int(o, "startsAt", &s->starts_at, err) < 0 ||
+        get_int(o, "endsAt", &s->ends_at, err) < 0 ||
+        get_int(o, "updatedAt", &s->updated_at, err) < 0 ||
+        get_str(o, "createdBy", &s->created_by, err) < 0 ||
+        get_str(o, "comment", &s->comment, err) < 0)
+        goto fail;
+    if (s->created_by == NULL)
+        s->created_by = strdup("");
+    if (s->comment == NULL)
+        s->comment = strdup("");
+    if (s->created_by == NULL || s->comment == NULL) {
+        error_set(err, "silence: out of memory");
+        goto fail;
+    }
+    json_decref(o);
+    return 0;
+fail:
+    json_decref(o);
+    silence_release(s);
+    silence_init(s);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ nflog */
+
+char *codec_encode_nflog(const struct nflog_entry *e)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:I, s:o*, s:o*, s:I, s:I, s:I}", "groupKey", e->group_key ? e->group_key : "",
+        "receiver", e->receiver_name ? e->receiver_name : "", "integration",
+        (json_int_t)e->integration, "firing", codec_fps_to_json(e->firing, e->n_firing), "resolved",
+        codec_fps_to_json(e->resolved, e->n_resolved), "timestamp", (json_int_t)e->timestamp,
+        "flushedAt", (json_int_t)e->flushed_at, "expiresAt", (json_int_t)e->expires_at);
+
+    return dump(o);
+}
+
+int codec_decode_nflog(const char *text, struct nflog_entry *e, struct error *err)
+{
+    json_t *o = load(text, "nflog", err);
+    int64_t integ = 0;
+
+    memset(e, 0, sizeof(*e));
+    if (o == NULL)
+        return -1;
+    if (get_str(o, "groupKey", &e->group_key, err) < 0 ||
+        get_str(o, "receiver", &e->receiver_name, err) < 0 ||
+        get_int(o, "integration", &integ, err) < 0 ||
+        codec_fps_from_json(json_object_get(o, "firing"), &e->firing, &e->n_firing, err) < 0 ||
+        codec_fps_from_json(json_object_get(o, "resolved"), &e->resolved, &e->n_resolved, err) <
+            0 ||
+        get_int(o, "timestamp", &e->timestamp, err) < 0 ||
+        get_int(o, "flushedAt", &e->flushed_at, err) < 0 ||
+        get_int(o, "expiresAt", &e->expires_at, err) < 0)
+        goto fail;
+    if (e->group_key == NULL || e->receiver_name == NULL || integ < 0) {
+        error_set(err, "nflog: groupKey, receiver and integration required");
+        goto fail;
+    }
+    e->integration = (size_t)integ;
+    json_decref(o);
+    return 0;
+fail:
+    json_decref(o);
+    nflog_entry_release(e);
+    memset(e, 0, sizeof(*e));
+    return -1;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+char *codec_encode_job(const struct notify_job *j)
+{
+    json_t *alerts = json_array();
+    json_t *o;
+
+    if (alerts == NULL)
+        return NULL;
+    for (size_t i = 0; i < j->n_alerts; i++) {
+        if (json_array_append_new(alerts, codec_alert_to_json(&j->alerts[i])) < 0) {
+            json_decref(alerts);
+            return NULL;
+        }
+    }
+    o = json_pack(
+        "{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o*, s:o, s:o*, s:o*, s:I, s:I, s:I, s:I}", "id",
+        (json_int_t)j->id, "flushId", (json_int_t)j->flush_id, "supersedes",
+        (json_int_t)j->supersedes, "groupKey", j->group_key ? j->group_key : "", "routeId",
+        j->route_id ? j->route_id : "", "receiver", j->receiver_name ? j->receiver_name : "",
+        "integration", (json_int_t)j->integration, "groupLabels", labels_to_json(&j->group_labels),
+        "alerts", alerts, "firing", codec_fps_to_json(j->firing, j->n_firing), "resolved",
+        codec_fps_to_json(j->resolved, j->n_resolved), "createdAt", (json_int_t)j->created_at,
+        "groupInterval", (json_int_t)j->group_interval, "repeatInterval",
+        (json_int_t)j->repeat_interval, "incidentId", (json_int_t)j->incident_id);
+    return dump(o);
+}
+
+int codec_decode_job(const char *text, struct notify_job **out, struct error *err)
+{
+    json_t *o = load(text, "job", err);
+    struct notify_job *j = NULL;
+    const json_t *alerts, *ja;
+    int64_t id = 0, flush = 0, sup = 0, integ = 0, inc = 0;
+    size_t i;
+
+    *out = NULL;
+    if (o == NULL)
+        return -1;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        error_set(err, "job: out of memory");
+        goto fail;
+    }
+    labels_init(&j->group_labels);
+    if (get_int(o, "id", &id, err) < 0 || get_int(o, "flushId", &flush, err) < 0 ||
+        get_int(o, "supersedes", &sup, err) < 0 || get_int(o, "integration", &integ, err) < 0 ||
+        get_int(o, "incidentId", &inc, err) < 0 || get_str(o, "groupKey", &j->group_key, err) < 0 ||
+        get_str(o, "routeId", &j->route_id, err) < 0 ||
+        get_str(o, "receiver", &j->receiver_name, err) < 0 ||
+        get_labels(o, "groupLabels", &j->group_labels, err) < 0 ||
+        codec_fps_from_json(json_object_get(o, "firing"), &j->firing, &j->n_firing, err) < 0 ||
+        codec_fps_from_json(json_object_get(o, "resolved"), &j->resolved, &j->n_resolved, err) <
+            0 ||
+        get_int(o, "createdAt", &j->created_at, err) < 0 ||
+        get_int(o, "groupInterval", &j->group_interval, err) < 0 ||
+        get_int(o, "repeatInterval", &j->repeat_interval, err) < 0)
+        goto fail;
+    if (j->group_key == NULL || j->receiver_name == NULL || id <= 0 || integ < 0) {
+        error_set(err, "job: id, groupKey, receiver and integration required");
+        goto fail;
+    }
+    j->id = (uint64_t)id;
+    j->flush_id = (uint64_t)flush;
+    j->supersedes = (uint64_t)sup;
+    j->integration = (size_t)integ;
+    j->incident_id = (uint64_t)inc;
+    alerts = json_object_get(o, "alerts");
+    if (!json_is_array(alerts)) {
+        error_set(err, "alerts: must be an array");
+        goto fail;
+    }
+    if (json_array_size(alerts) > 0) {
+        j->alerts = calloc(json_array_size(alerts), sizeof(*j->alerts));
+        if (j->alerts == NULL) {
+            error_set(err, "alerts: out of memory");
+            goto fail;
+        }
+    }
+    json_array_foreach(alerts, i, ja)
+    {
+        alert_init(&j->alerts[i]);
+        j->n_alerts = i + 1;
+        if (codec_alert_from_json(ja, &j->alerts[i], err) < 0) {
+            error_prefix(err, "alerts[%zu]", i);
+            goto fail;
+        }
+    }
+    json_decref(o);
+    *out = j;
+    return 0;
+fail:
+    json_decref(o);
+    notify_job_free(j);
+    return -1;
+}

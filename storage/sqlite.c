@@ -1,0 +1,803 @@
+/*
+ * sqlite.c - the SQLite backend of storage.h.
+ *
+ * One file <dir>/amrouter.db, journal_mode=WAL, synchronous=NORMAL (FULL on
+ * request), a busy timeout, foreign keys off (rows are independent). Values
+ * are JSON text made by storage/codec.c; a few columns (times, state) are
+ * copied out of the JSON so retention can delete with plain SQL and people can
+ * query the file with the sqlite3 shell.
+ *
+ * Schema versions: PRAGMA user_version is the number of migration steps
+ * applied. Each step in `migrations` runs in its own transaction together with
+ * the user_version bump, so a crash in the middle leaves the previous version.
+ * Steps are never edited once released: a change is a new step.
+ *
+ * Ownership of the directory: an exclusive, non-blocking flock on <dir>/lock,
+ * held for the life of the struct storage; the file holds the owner's pid so
+ * the refusal can name it. flock is released by the kernel when the process
+ * dies, so a kill -9 never leaves a stale lock.
+ *
+ * Every statement is prepared once at open (stmt_sql / enum stmt) and reset
+ * after each use.
+ */
+#include "storage/storage.h"
+
+#include "config/config.h"
+#include "core/error.h"
+#include "core/labels.h"
+#include "core/log.h"
+#include "core/jsonutil.h"
+#include "core/testable.h"
+#include "storage/codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Forward migrations: step i brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE alerts ("
+    "  fingerprint TEXT PRIMARY KEY,"
+    "  ends_at INTEGER NOT NULL,"
+    "  data TEXT NOT NULL);"
+    "CREATE TABLE silences ("
+    "  id TEXT PRIMARY KEY,"
+    "  ends_at INTEGER NOT NULL,"
+    "  data TEXT NOT NULL);"
+    "CREATE TABLE aggr_groups ("
+    "  key TEXT PRIMARY KEY,"
+    "  route_id TEXT NOT NULL,"
+    "  labels TEXT NOT NULL,"
+    "  next_flush INTEGER NOT NULL,"
+    "  has_flushed INTEGER NOT NULL,"
+    "  incident_id INTEGER NOT NULL DEFAULT 0,"
+    "  alerts TEXT NOT NULL);"
+    "CREATE TABLE nflog ("
+    "  key TEXT PRIMARY KEY,"
+    "  expires_at INTEGER NOT NULL,"
+    "  data TEXT NOT NULL);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  receiver TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  job TEXT NOT NULL);"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value BLOB NOT NULL);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PUT_ALERT,
+    ST_DEL_ALERT,
+    ST_PUT_SILENCE,
+    ST_DEL_SILENCE,
+    ST_PUT_GROUP,
+    ST_DEL_GROUP,
+    ST_PUT_NFLOG,
+    ST_DEL_NFLOG,
+    ST_PUT_JOB,
+    ST_UPD_JOB,
+    ST_DEL_JOB,
+    ST_META_GET,
+    ST_META_PUT,
+    ST_GC_NFLOG,
+    ST_GC_SILENCES,
+    ST_LOAD_ALERTS,
+    ST_LOAD_SILENCES,
+    ST_LOAD_NFLOG,
+    ST_LOAD_GROUPS,
+    ST_LOAD_JOBS,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PUT_ALERT] =
+        "INSERT OR REPLACE INTO alerts(fingerprint, ends_at, data) VALUES (?1, ?2, ?3)",
+    [ST_DEL_ALERT] = "DELETE FROM alerts WHERE fingerprint = ?1",
+    [ST_PUT_SILENCE] = "INSERT OR REPLACE INTO silences(id, ends_at, data) VALUES (?1, ?2, ?3)",
+    [ST_DEL_SILENCE] = "DELETE FROM silences WHERE id = ?1",
+    [ST_PUT_GROUP] = "INSERT OR REPLACE INTO aggr_groups(key, route_id, labels, next_flush, "
+                     "has_flushed, incident_id, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_DEL_GROUP] = "DELETE FROM aggr_groups WHERE key = ?1",
+    [ST_PUT_NFLOG] = "INSERT OR REPLACE INTO nflog(key, expires_at, data) VALUES (?1, ?2, ?3)",
+    [ST_DEL_NFLOG] = "DELETE FROM nflog WHERE key = ?1",
+    [ST_PUT_JOB] = "INSERT OR REPLACE INTO outbox(id, receiver, state, attempts, next_attempt_at, "
+                   "created_at, job) VALUES (?1, ?2, 'pending', 0, 0, ?3, ?4)",
+    [ST_UPD_JOB] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, "
+                   "last_error = ?5 WHERE id = ?1",
+    [ST_DEL_JOB] = "DELETE FROM outbox WHERE id = ?1",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+    [ST_GC_NFLOG] = "DELETE FROM nflog WHERE expires_at > 0 AND expires_at <= ?1",
+    [ST_GC_SILENCES] = "DELETE FROM silences WHERE ends_at + ?2 <= ?1",
+    [ST_LOAD_ALERTS] = "SELECT fingerprint, data FROM alerts",
+    [ST_LOAD_SILENCES] = "SELECT id, data FROM silences",
+    [ST_LOAD_NFLOG] = "SELECT key, data FROM nflog",
+    [ST_LOAD_GROUPS] = "SELECT key, route_id, labels, next_flush, has_flushed, incident_id, alerts "
+                       "FROM aggr_groups",
+    [ST_LOAD_JOBS] = "SELECT id, state, attempts, next_attempt_at, job FROM outbox ORDER BY id",
+};
+
+struct storage {
+    sqlite3 *db;
+    char *dir;
+    int lock_fd;
+    bool in_txn;
+    sqlite3_stmt *stmt[ST__COUNT];
+};
+
+int storage_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
+
+static int db_error(struct storage *st, struct error *err, const char *what)
+{
+    return error_set(err, "storage %s: %s: %s", st->dir, what, sqlite3_errmsg(st->db));
+}
+
+/* Takes the directory lock; the refusal names the holder's pid. */
+static int take_lock(struct storage *st, struct error *err)
+{
+    char path[PATH_MAX];
+    char pid[32];
+    ssize_t n;
+    int len;
+
+    snprintf(path, sizeof(path), "%s/%s", st->dir, STORAGE_LOCK_NAME);
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->lock_fd < 0)
+        return error_set(err, "storage %s: cannot open %s: %s", st->dir, path, strerror(errno));
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+
+        n = pread(st->lock_fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(st->lock_fd);
+        st->lock_fd = -1;
+        if (e == EWOULDBLOCK)
+            return error_set(err,
+                             "storage %s: in use by another amrouter (pid %s); "
+                             "only one process may use a storage path",
+                             st->dir, pid[0] != '\0' ? pid : "unknown");
+        return error_set(err, "storage %s: cannot lock %s: %s", st->dir, path, strerror(e));
+    }
+    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(st->lock_fd, 0) < 0 || pwrite(st->lock_fd, pid, (size_t)len, 0) != len)
+        log_warn("cannot write pid to lock file", "path", path, "err", strerror(errno), NULL);
+    return 0;
+}
+
+static int exec_sql(struct storage *st, const char *sql, struct error *err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        error_set(err, "storage %s: %s", st->dir, msg != NULL ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(struct storage *st)
+{
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Applies every step after the file's version, each in its own transaction. */
+static int migrate(struct storage *st, struct error *err)
+{
+    int v = user_version(st);
+
+    if (v < 0)
+        return db_error(st, err, "reading the schema version");
+    if (v > N_MIGRATIONS)
+        return error_set(err,
+                         "storage %s: database schema version %d is newer than this amrouter "
+                         "knows (%d); use a newer amrouter",
+                         st->dir, v, N_MIGRATIONS);
+    for (; v < N_MIGRATIONS; v++) {
+        char bump[64];
+
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+        if (exec_sql(st, "BEGIN IMMEDIATE", err) < 0)
+            return -1;
+        if (exec_sql(st, migrations[v], err) < 0 || exec_sql(st, bump, err) < 0) {
+            exec_sql(st, "ROLLBACK", NULL);
+            return error_prefix(err, "migration to schema version %d", v + 1);
+        }
+        if (exec_sql(st, "COMMIT", err) < 0) {
+            exec_sql(st, "ROLLBACK", NULL);
+            return -1;
+        }
+        snprintf(bump, sizeof(bump), "%d", v + 1);
+        log_info("storage schema migrated", "path", st->dir, "version", bump, NULL);
+    }
+    return 0;
+}
+
+struct storage *storage_open(const char *dir, const struct storage_opts *opts, struct error *err)
+{
+    struct storage *st = calloc(1, sizeof(*st));
+    char path[PATH_MAX];
+    char pragmas[256];
+    int busy = opts != NULL && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+
+    if (st == NULL) {
+        error_set(err, "storage: out of memory");
+        return NULL;
+    }
+    st->lock_fd = -1;
+    st->dir = strdup(dir != NULL && dir[0] != '\0' ? dir : ".");
+    if (st->dir == NULL) {
+        error_set(err, "storage: out of memory");
+        goto fail;
+    }
+    if (mkdir(st->dir, 0755) < 0 && errno != EEXIST) {
+        error_set(err, "storage %s: cannot create the directory: %s", st->dir, strerror(errno));
+        goto fail;
+    }
+    if (take_lock(st, err) < 0)
+        goto fail;
+    snprintf(path, sizeof(path), "%s/%s", st->dir, STORAGE_DB_NAME);
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        error_set(err, "storage %s: cannot open %s: %s", st->dir, path,
+                  st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, busy);
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
+             opts != NULL && opts->sync_full ? "FULL" : "NORMAL");
+    if (exec_sql(st, pragmas, err) < 0)
+        goto fail;
+    if (migrate(st, err) < 0)
+        goto fail;
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            db_error(st, err, stmt_sql[i]);
+            goto fail;
+        }
+    }
+    return st;
+fail:
+    storage_close(st);
+    return NULL;
+}
+
+void storage_close(struct storage *st)
+{
+    if (st == NULL)
+        return;
+    if (st->in_txn)
+        storage_rollback(st);
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db != NULL)
+        sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the flock */
+    free(st->dir);
+    free(st);
+}
+
+/* Runs a prepared statement that returns no rows and resets it. */
+static int run(struct storage *st, enum stmt which, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[which];
+    int rc = sqlite3_step(s);
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        db_error(st, err, stmt_sql[which]);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+}
+
+/* Binds and takes ownership of a malloc'd string (NULL = out of memory). */
+static int bind_owned(sqlite3_stmt *s, int i, char *v)
+{
+    if (v == NULL)
+        return -1;
+    return sqlite3_bind_text(s, i, v, -1, free) == SQLITE_OK ? 0 : -1;
+}
+
+static int bind_fail(struct storage *st, enum stmt which, struct error *err)
+{
+    sqlite3_reset(st->stmt[which]);
+    sqlite3_clear_bindings(st->stmt[which]);
+    return error_set(err, "storage %s: out of memory binding a value", st->dir);
+}
+
+int storage_begin(struct storage *st, struct error *err)
+{
+    if (st->in_txn)
+        return error_set(err, "storage %s: transaction already open", st->dir);
+    if (run(st, ST_BEGIN, err) < 0)
+        return -1;
+    st->in_txn = true;
+    return 0;
+}
+
+int storage_commit(struct storage *st, struct error *err)
+{
+    if (!st->in_txn)
+        return 0;
+    if (run(st, ST_COMMIT, err) < 0) {
+        storage_rollback(st);
+        return -1;
+    }
+    st->in_txn = false;
+    return 0;
+}
+
+void storage_rollback(struct storage *st)
+{
+    if (!st->in_txn)
+        return;
+    /* A failed COMMIT may already have rolled back; ROLLBACK then fails harmlessly. */
+    if (sqlite3_get_autocommit(st->db) == 0)
+        run(st, ST_ROLLBACK, NULL);
+    st->in_txn = false;
+}
+
+int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_ALERT];
+    char hex[FINGERPRINT_STRLEN];
+
+    fingerprint_format(a->fingerprint, hex);
+    if (bind_text(s, 1, hex) < 0 || sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+        bind_owned(s, 3, codec_encode_alert(a)) < 0)
+        return bind_fail(st, ST_PUT_ALERT, err);
+    return run(st, ST_PUT_ALERT, err);
+}
+
+int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)
+{
+    char hex[FINGERPRINT_STRLEN];
+
+    fingerprint_format(fingerprint, hex);
+    if (bind_text(st->stmt[ST_DEL_ALERT], 1, hex) < 0)
+        return bind_fail(st, ST_DEL_ALERT, err);
+    return run(st, ST_DEL_ALERT, err);
+}
+
+int storage_put_silence(struct storage *st, const struct silence *si, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_SILENCE];
+
+    if (bind_text(s, 1, si->id) < 0 || sqlite3_bind_int64(s, 2, si->ends_at) != SQLITE_OK ||
+        bind_owned(s, 3, codec_encode_silence(si)) < 0)
+        return bind_fail(st, ST_PUT_SILENCE, err);
+    return run(st, ST_PUT_SILENCE, err);
+}
+
+int storage_delete_silence(struct storage *st, const char *id, struct error *err)
+{
+    if (bind_text(st->stmt[ST_DEL_SILENCE], 1, id) < 0)
+        return bind_fail(st, ST_DEL_SILENCE, err);
+    return run(st, ST_DEL_SILENCE, err);
+}
+
+int storage_put_group(struct storage *st, const struct group_view *g, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_GROUP];
+    uint64_t *fps = NULL;
+    json_t *lab = labels_to_json(g->labels);
+    json_t *jf;
+    int rc = -1;
+
+    if (g->n_alerts > 0) {
+        fps = malloc(g->n_alerts * sizeof(*fps));
+        if (fps == NULL)
+            goto out;
+        for (size_t i = 0; i < g->n_alerts; i++)
+            fps[i] = g->alerts[i]->fingerprint;
+    }
+    jf = codec_fps_to_json(fps, g->n_alerts);
+    if (lab == NULL || jf == NULL || bind_text(s, 1, g->key) < 0 ||
+        bind_text(s, 2, g->route != NULL && g->route->id != NULL ? g->route->id : "") < 0 ||
+        bind_owned(s, 3, json_dumps(lab, JSON_COMPACT)) < 0 ||
+        sqlite3_bind_int64(s, 4, g->next_flush) != SQLITE_OK ||
+        sqlite3_bind_int(s, 5, g->has_flushed) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 6, (int64_t)g->incident_id) != SQLITE_OK ||
+        bind_owned(s, 7, json_dumps(jf, JSON_COMPACT)) < 0) {
+        json_decref(jf);
+        goto out;
+    }
+    json_decref(jf);
+    rc = run(st, ST_PUT_GROUP, err);
+    json_decref(lab);
+    free(fps);
+    return rc;
+out:
+    json_decref(lab);
+    free(fps);
+    return bind_fail(st, ST_PUT_GROUP, err);
+}
+
+int storage_delete_group(struct storage *st, const char *key, struct error *err)
+{
+    if (bind_text(st->stmt[ST_DEL_GROUP], 1, key) < 0)
+        return bind_fail(st, ST_DEL_GROUP, err);
+    return run(st, ST_DEL_GROUP, err);
+}
+
+int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_NFLOG];
+
+    if (bind_text(s, 1, e->key) < 0 || sqlite3_bind_int64(s, 2, e->expires_at) != SQLITE_OK ||
+        bind_owned(s, 3, codec_encode_nflog(e)) < 0)
+        return bind_fail(st, ST_PUT_NFLOG, err);
+    return run(st, ST_PUT_NFLOG, err);
+}
+
+int storage_delete_nflog(struct storage *st, const char *key, struct error *err)
+{
+    if (bind_text(st->stmt[ST_DEL_NFLOG], 1, key) < 0)
+        return bind_fail(st, ST_DEL_NFLOG, err);
+    return run(st, ST_DEL_NFLOG, err);
+}
+
+int storage_put_job(struct storage *st, const struct notify_job *job, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_JOB];
+
+    if (sqlite3_bind_int64(s, 1, (int64_t)job->id) != SQLITE_OK ||
+        bind_text(s, 2, job->receiver_name != NULL ? job->receiver_name : "") < 0 ||
+        sqlite3_bind_int64(s, 3, job->created_at) != SQLITE_OK ||
+        bind_owned(s, 4, codec_encode_job(job)) < 0)
+        return bind_fail(st, ST_PUT_JOB, err);
+    return run(st, ST_PUT_JOB, err);
+}
+
+int storage_update_job(struct storage *st, uint64_t id, const char *state, int attempts,
+                       int64_t next_attempt_at, const char *last_error, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_UPD_JOB];
+
+    if (sqlite3_bind_int64(s, 1, (int64_t)id) != SQLITE_OK || bind_text(s, 2, state) < 0 ||
+        sqlite3_bind_int(s, 3, attempts) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 4, next_attempt_at) != SQLITE_OK ||
+        (last_error != NULL ? bind_text(s, 5, last_error)
+                            : (sqlite3_bind_null(s, 5) == SQLITE_OK ? 0 : -1)) < 0)
+        return bind_fail(st, ST_UPD_JOB, err);
+    return run(st, ST_UPD_JOB, err);
+}
+
+int storage_delete_job(struct storage *st, uint64_t id, struct error *err)
+{
+    if (sqlite3_bind_int64(st->stmt[ST_DEL_JOB], 1, (int64_t)id) != SQLITE_OK)
+        return bind_fail(st, ST_DEL_JOB, err);
+    return run(st, ST_DEL_JOB, err);
+}
+
+int storage_meta_get(struct storage *st, const char *key, void **out, size_t *len,
+                     struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_META_GET];
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if (bind_text(s, 1, key) < 0)
+        return bind_fail(st, ST_META_GET, err);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(s, 0);
+        const void *p = sqlite3_column_blob(s, 0);
+
+        *out = malloc(n > 0 ? (size_t)n : 1);
+        if (*out == NULL) {
+            sqlite3_reset(s);
+            return bind_fail(st, ST_META_GET, err);
+        }
+        if (n > 0)
+            memcpy(*out, p, (size_t)n);
+        *len = (size_t)n;
+    } else if (rc != SQLITE_DONE) {
+        db_error(st, err, "reading meta");
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
+int storage_meta_put(struct storage *st, const char *key, const void *val, size_t len,
+                     struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_META_PUT];
+
+    if (bind_text(s, 1, key) < 0 ||
+        sqlite3_bind_blob(s, 2, len > 0 ? val : "", (int)len, SQLITE_TRANSIENT) != SQLITE_OK)
+        return bind_fail(st, ST_META_PUT, err);
+    return run(st, ST_META_PUT, err);
+}
+
+int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err)
+{
+    int n = 0;
+
+    if (sqlite3_bind_int64(st->stmt[ST_GC_NFLOG], 1, now) != SQLITE_OK)
+        return bind_fail(st, ST_GC_NFLOG, err);
+    if (run(st, ST_GC_NFLOG, err) < 0)
+        return -1;
+    n += sqlite3_changes(st->db);
+    if (sqlite3_bind_int64(st->stmt[ST_GC_SILENCES], 1, now) != SQLITE_OK ||
+        sqlite3_bind_int64(st->stmt[ST_GC_SILENCES], 2, silence_retention) != SQLITE_OK)
+        return bind_fail(st, ST_GC_SILENCES, err);
+    if (run(st, ST_GC_SILENCES, err) < 0)
+        return -1;
+    n += sqlite3_changes(st->db);
+    return n;
+}
+
+/* ------------------------------------------------------------------ load */
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t != NULL ? (const char *)t : "";
+}
+
+static void skip_row(const char *table, const char *key, const struct error *why)
+{
+    log_warn("storage: skipping a row that does not decode", "table", table, "key", key, "err",
+             why->msg, NULL);
+}
+
+/* Steps a load statement; fn is called per row and returns 0, -1 (stop), or 1 (skip). */
+static int load_rows(struct storage *st, enum stmt which,
+                     int (*fn)(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                               void *ctx, struct error *err),
+                     const struct storage_loader *ld, void *ctx, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[which];
+    int rc;
+
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            db_error(st, err, stmt_sql[which]);
+            sqlite3_reset(s);
+            return -1;
+        }
+        if (fn(st, s, ld, ctx, err) < 0) {
+            sqlite3_reset(s);
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    return 0;
+}
+
+static int load_alert(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                      void *ctx, struct error *err)
+{
+    struct alert a;
+    struct error why = {{0}};
+
+    (void)st;
+    alert_init(&a);
+    if (codec_decode_alert(col_text(s, 1), &a, &why) < 0) {
+        skip_row("alerts", col_text(s, 0), &why);
+        return 0;
+    }
+    if (ld->alert == NULL) {
+        alert_release(&a);
+        return 0;
+    }
+    return ld->alert(ctx, &a, err) != 0 ? -1 : 0;
+}
+
+static int load_silence(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                        void *ctx, struct error *err)
+{
+    struct silence si;
+    struct error why = {{0}};
+
+    (void)st;
+    silence_init(&si);
+    if (codec_decode_silence(col_text(s, 1), &si, &why) < 0) {
+        skip_row("silences", col_text(s, 0), &why);
+        return 0;
+    }
+    if (ld->silence == NULL) {
+        silence_release(&si);
+        return 0;
+    }
+    return ld->silence(ctx, &si, err) != 0 ? -1 : 0;
+}
+
+static int load_nflog(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                      void *ctx, struct error *err)
+{
+    struct nflog_entry e;
+    struct error why = {{0}};
+
+    (void)st;
+    if (codec_decode_nflog(col_text(s, 1), &e, &why) < 0) {
+        skip_row("nflog", col_text(s, 0), &why);
+        return 0;
+    }
+    e.key = strdup(col_text(s, 0));
+    if (e.key == NULL || ld->nflog == NULL) {
+        nflog_entry_release(&e);
+        return 0;
+    }
+    return ld->nflog(ctx, &e, err) != 0 ? -1 : 0;
+}
+
+static int load_group(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                      void *ctx, struct error *err)
+{
+    struct labels ls = LABELS_INIT;
+    struct error why = {{0}};
+    json_error_t je;
+    json_t *jl = json_loads(col_text(s, 2), 0, &je);
+    json_t *jf = json_loads(col_text(s, 6), 0, &je);
+    uint64_t *fps = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    (void)st;
+    if (jl == NULL || jf == NULL || labels_from_json(&ls, jl, "labels", &why) < 0 ||
+        codec_fps_from_json(jf, &fps, &n, &why) < 0) {
+        if (why.msg[0] == '\0')
+            error_set(&why, "not JSON: %s", je.text);
+        skip_row("aggr_groups", col_text(s, 0), &why);
+        goto out;
+    }
+    if (ld->group != NULL)
+        rc = ld->group(ctx, col_text(s, 0), col_text(s, 1), &ls, sqlite3_column_int64(s, 3),
+                       sqlite3_column_int(s, 4) != 0, (uint64_t)sqlite3_column_int64(s, 5), fps, n,
+                       err) != 0
+                 ? -1
+                 : 0;
+out:
+    json_decref(jl);
+    json_decref(jf);
+    labels_release(&ls);
+    free(fps);
+    return rc;
+}
+
+static int load_job(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld, void *ctx,
+                    struct error *err)
+{
+    struct outbox_row row;
+    struct error why = {{0}};
+    char key[32];
+
+    (void)st;
+    memset(&row, 0, sizeof(row));
+    snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(s, 0));
+    if (codec_decode_job(col_text(s, 4), &row.job, &why) < 0) {
+        skip_row("outbox", key, &why);
+        return 0;
+    }
+    row.state = col_text(s, 1);
+    row.attempts = sqlite3_column_int(s, 2);
+    row.next_attempt_at = sqlite3_column_int64(s, 3);
+    if (ld->job == NULL) {
+        notify_job_free(row.job);
+        return 0;
+    }
+    return ld->job(ctx, &row, err) != 0 ? -1 : 0;
+}
+
+int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err)
+{
+    if (load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err) < 0 ||
+        load_rows(st, ST_LOAD_SILENCES, load_silence, ld, ctx, err) < 0 ||
+        load_rows(st, ST_LOAD_NFLOG, load_nflog, ld, ctx, err) < 0 ||
+        load_rows(st, ST_LOAD_GROUPS, load_group, ld, ctx, err) < 0 ||
+        load_rows(st, ST_LOAD_JOBS, load_job, ld, ctx, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int count_table(struct storage *st, const char *table, size_t *out, struct error *err)
+{
+    char sql[96];
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        *out = (size_t)sqlite3_column_int64(s, 0);
+        rc = 0;
+    } else {
+        db_error(st, err, sql);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int storage_count(struct storage *st, struct storage_counts *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (count_table(st, "alerts", &out->alerts, err) < 0 ||
+        count_table(st, "silences", &out->silences, err) < 0 ||
+        count_table(st, "aggr_groups", &out->groups, err) < 0 ||
+        count_table(st, "nflog", &out->nflog, err) < 0 ||
+        count_table(st, "outbox", &out->outbox, err) < 0)
+        return -1;
+    return 0;
+}
+
+#ifdef UNIT_TEST
+int storage_test_exec(const char *dir, const char *sql, struct error *err)
+{
+    char path[PATH_MAX];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = 0;
+
+    mkdir(dir, 0755);
+    snprintf(path, sizeof(path), "%s/%s", dir, STORAGE_DB_NAME);
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = error_set(err, "%s", msg != NULL ? msg : "cannot open");
+        sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+int storage_test_user_version(struct storage *st)
+{
+    return user_version(st);
+}
+#endif

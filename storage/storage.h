@@ -1,0 +1,150 @@
+/*
+ * storage.h - durable state of amrouter, behind a narrow interface.
+ *
+ * One backend today: SQLite, one file <dir>/amrouter.db in WAL mode with
+ * synchronous=NORMAL. What that promises: a committed transaction survives a
+ * crash or kill -9 of the amrouter process (the WAL is written before commit
+ * returns); after a power loss or OS crash the last transactions before the
+ * loss may be rolled back, but the file is never corrupt. storage_open() can be
+ * asked for synchronous=FULL (fsync on every commit) to cover power loss too.
+ *
+ * The schema is versioned with PRAGMA user_version and migrated forward at
+ * open by a table of steps (storage_sqlite.c); a database newer than this
+ * binary is refused. One amrouter owns a storage directory: storage_open()
+ * takes an exclusive flock on <dir>/lock (which holds the owner's pid) and a
+ * second process gets an error naming the path and that pid.
+ *
+ * What is stored (one row each, values encoded by storage/codec.h):
+ *   alerts      fingerprint -> alert
+ *   silences    id -> silence
+ *   aggr_groups group key -> route id, group labels, timer, alert fingerprints
+ *   nflog       notification log entry key -> entry
+ *   outbox      notification job id -> job, delivery state, attempts, next try
+ *   meta        key -> value (secrets such as the ack HMAC key)
+ *
+ * Threading: a struct storage is used by one thread at a time (the engine
+ * thread); nothing here locks. Writes happen inside storage_begin() ...
+ * storage_commit() (or storage_rollback()); a put outside a transaction is
+ * its own transaction. Prepared statements are made once at open.
+ *
+ * The interface speaks router types (alerts, silences, group views, nflog
+ * entries, notify jobs) and nothing SQLite-specific, so another backend
+ * (PostgreSQL) can implement the same functions.
+ */
+#ifndef AMR_STORAGE_H
+#define AMR_STORAGE_H
+
+#include "router/router.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct storage;
+
+#define STORAGE_DB_NAME   "amrouter.db"
+#define STORAGE_LOCK_NAME "lock"
+
+struct storage_opts {
+    bool sync_full;      /* synchronous=FULL instead of NORMAL */
+    int busy_timeout_ms; /* 0 = default 5000 */
+};
+
+/* Opens (creating when needed) <dir>/amrouter.db, locks the directory and
+ * migrates the schema to the current version. dir is created when missing
+ * (one level). opts may be NULL. Errors name the path, e.g.
+ * "storage data/: in use by another amrouter (pid 1234)". */
+struct storage *storage_open(const char *dir, const struct storage_opts *opts, struct error *err);
+/* Rolls back an open transaction, closes the database, releases the lock. NULL ok. */
+void storage_close(struct storage *st);
+
+/* The schema version this binary writes (PRAGMA user_version). */
+int storage_schema_version(void);
+
+/* --- transactions --- */
+
+int storage_begin(struct storage *st, struct error *err);
+/* On failure the transaction is rolled back: nothing of it is stored. */
+int storage_commit(struct storage *st, struct error *err);
+void storage_rollback(struct storage *st);
+
+/* --- writes (each replaces the row with the same key) --- */
+
+int storage_put_alert(struct storage *st, const struct alert *a, struct error *err);
+int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err);
+int storage_put_silence(struct storage *st, const struct silence *s, struct error *err);
+int storage_delete_silence(struct storage *st, const char *id, struct error *err);
+/* Stores the group's key, route id, labels, timer and its alerts' fingerprints. */
+int storage_put_group(struct storage *st, const struct group_view *g, struct error *err);
+int storage_delete_group(struct storage *st, const char *key, struct error *err);
+int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err);
+int storage_delete_nflog(struct storage *st, const char *key, struct error *err);
+
+/* An outbox row: a notification job not yet finished, and its delivery progress. */
+struct outbox_row {
+    struct notify_job *job; /* owned by the row when loaded */
+    const char *state;      /* "pending", "retry-wait", ... (informative) */
+    int attempts;
+    int64_t next_attempt_at; /* ms since the epoch; 0 = at once */
+};
+
+/* Inserts a new job as "pending" with no attempts. */
+int storage_put_job(struct storage *st, const struct notify_job *job, struct error *err);
+/* Records delivery progress of a job (no-op when the row is gone). last_error may be NULL. */
+int storage_update_job(struct storage *st, uint64_t id, const char *state, int attempts,
+                       int64_t next_attempt_at, const char *last_error, struct error *err);
+/* Removes a finished (delivered, failed or superseded) job. */
+int storage_delete_job(struct storage *st, uint64_t id, struct error *err);
+
+/* --- meta (small key/value pairs; values are bytes) --- */
+
+/* *out is malloc'd (caller frees), *len its size; *out = NULL when the key is absent. */
+int storage_meta_get(struct storage *st, const char *key, void **out, size_t *len,
+                     struct error *err);
+int storage_meta_put(struct storage *st, const char *key, const void *val, size_t len,
+                     struct error *err);
+
+/* --- retention (a safety net: the router's own GC reports most deletions) --- */
+
+/* Deletes nflog rows expired at now and silences whose ends_at + silence_retention
+ * is past. Returns the number of rows deleted, or -1. */
+int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err);
+
+/* --- load at start-up --- */
+
+/*
+ * Callbacks called by storage_load in the order the router's restore needs:
+ * every alert, then silences, nflog entries, groups and outbox rows. Each takes
+ * ownership of what it is handed (alert, silence, entry contents; the row's job)
+ * whatever it returns. A non-zero return stops the load with that error.
+ * A row that does not decode is skipped with a warning naming table and key,
+ * so one bad row never keeps amrouter from starting.
+ */
+struct storage_loader {
+    int (*alert)(void *ctx, struct alert *a, struct error *err);
+    int (*silence)(void *ctx, struct silence *s, struct error *err);
+    int (*nflog)(void *ctx, struct nflog_entry *e, struct error *err);
+    int (*group)(void *ctx, const char *key, const char *route_id, const struct labels *labels,
+                 int64_t next_flush, bool has_flushed, uint64_t incident_id, const uint64_t *fps,
+                 size_t n_fps, struct error *err);
+    int (*job)(void *ctx, struct outbox_row *row, struct error *err);
+};
+
+int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err);
+
+/* Row counts, for tests and /metrics. */
+struct storage_counts {
+    size_t alerts, silences, groups, nflog, outbox;
+};
+int storage_count(struct storage *st, struct storage_counts *out, struct error *err);
+
+#ifdef UNIT_TEST
+/* Opens dir's database without the lock or migrations and runs sql (tests build old
+ * schemas with it). */
+int storage_test_exec(const char *dir, const char *sql, struct error *err);
+/* PRAGMA user_version of an open storage. */
+int storage_test_user_version(struct storage *st);
+#endif
+
+#endif
