@@ -27,7 +27,9 @@
  *     not resolve while the notification travels; the webhook payload therefore
  *     carries "0001-01-01T00:00:00Z" for firing alerts); sort as AM's AlertSlice
  *     (job, then instance, then label sets);
- *  2. drop alerts that are inhibited, then (time intervals, see below) alerts
+ *  2. drop alerts that are inhibited; drop everything when the route is outside
+ *     its active_time_intervals or inside a mute_time_interval (AM's
+ *     TimeActiveStage/TimeMuteStage, evaluated at the flush time); drop alerts
  *     that are silenced; nothing left = nothing to do (success);
  *  3. for each integration (notifier_config) of the route's receiver, dedup
  *     against its notification log entry (needsUpdate). When a notification is
@@ -38,7 +40,11 @@
  *     alerts of the snapshot whose stored updated_at is unchanged are removed
  *     from the group; an empty group is deleted.
  * The notification log entry of a job is written when its success is reported,
- * with the report's `now` as timestamp (AM logs after the send).
+ * with the report's `now` as timestamp (AM logs after the send). AM's group
+ * waits for its notification before the next flush; here the next flush does
+ * not wait: if a job is still outstanding then, the new job for the same
+ * integration names it in `supersedes` (delivery drops the old one), and a late
+ * success of an older job never overwrites a newer log entry.
  *
  * Reload (router_set_config) keeps alerts, silences and the notification log,
  * drops all groups and re-inserts the alerts into the new tree with fresh
@@ -51,8 +57,12 @@
  * read the current values with the getters, a NULL getter result means
  * "deleted"). router_load_* restore the state at start-up.
  *
- * Not yet: mute_time_intervals / active_time_intervals are ignored (config
- * gives no evaluator yet); incidents (issue 6) only have their field.
+ * Incidents (issue 6): a group carries an incident id (router_group_set_incident),
+ * copied into its jobs and persisted with the group; nothing else yet.
+ *
+ * Delivery contract: every job handed out must eventually be reported once with
+ * router_notify_result (ok or not; a dropped superseded job counts as failed),
+ * or the flush it belongs to never removes its resolved alerts.
  */
 #ifndef AMR_ROUTER_H
 #define AMR_ROUTER_H

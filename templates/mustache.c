@@ -784,6 +784,8 @@ static int node_new(struct parser *p, uint8_t kind, uint32_t *idx)
 }
 
 /* Splits a dotted name into NUL-terminated parts in the arena. */
+/* Splits a dotted name into parts in the arena, each stored as a 2-byte length, the
+ * bytes and a NUL, so lookups need no strlen(). */
 static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32_t *nparts)
 {
     size_t s = t->s;
@@ -797,9 +799,13 @@ static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32
     while (s <= t->e) {
         const char *dot = memchr(p->src + s, '.', t->e - s);
         size_t e = dot ? (size_t)(dot - p->src) : t->e;
-        uint32_t o;
+        uint16_t n = (uint16_t)(e - s);
+        uint32_t o, ignored;
 
-        if (arena_add(p, p->src + s, e - s, true, &o) < 0)
+        if (e - s > UINT16_MAX)
+            return perr(p, t->line, t->col, "name longer than %u bytes", UINT16_MAX);
+        if (arena_add(p, (const char *)&n, sizeof(n), false, &o) < 0 ||
+            arena_add(p, p->src + s, e - s, true, &ignored) < 0)
             return -1;
         if (first)
             *off = o;
@@ -1426,9 +1432,11 @@ static const unsigned char esc_json[256] = {
     [27] = R_JU,   [28] = R_JU,    [29] = R_JU,   [30] = R_JU,   [31] = R_JU,
 };
 
+/* Appends s (n bytes, and s[n] must be the NUL that ends it) escaped as esc says. */
 static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustache_escape esc)
 {
     const unsigned char *tbl;
+    const char *set = NULL; /* the bytes tbl escapes, for strcspn() */
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + n;
     const unsigned char *run = p;
@@ -1436,9 +1444,11 @@ static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustach
     switch (esc) {
     case MUSTACHE_ESCAPE_HTML:
         tbl = esc_html;
+        set = "&<>\"'";
         break;
     case MUSTACHE_ESCAPE_SLACK:
         tbl = esc_slack;
+        set = "&<>";
         break;
     case MUSTACHE_ESCAPE_JSON:
         tbl = esc_json;
@@ -1446,23 +1456,32 @@ static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustach
     default:
         return emit(st, s, n);
     }
-    for (; p < end; p++) {
-        unsigned char k = tbl[*p];
+    while (p < end) {
         const char *rep;
         char tmp[8];
 
-        if (k == R_NONE)
-            continue;
+        /* The common case: a long run that needs nothing. strcspn() is vectorised
+         * in glibc for small sets; it stops early at a NUL, which the table then
+         * passes through. */
+        if (set != NULL) {
+            p += strcspn((const char *)p, set);
+            if (p > end)
+                p = end;
+        }
+        while (p < end && tbl[*p] == R_NONE)
+            p++;
+        if (p == end)
+            break;
         if (emit(st, (const char *)run, (size_t)(p - run)) < 0)
             return -1;
-        rep = replacements[k];
+        rep = replacements[tbl[*p]];
         if (rep == NULL) {
             snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
             rep = tmp;
         }
         if (emit(st, rep, strlen(rep)) < 0)
             return -1;
-        run = p + 1;
+        run = ++p;
     }
     return emit(st, (const char *)run, (size_t)(end - run));
 }
@@ -1532,23 +1551,35 @@ static bool truthy(const json_t *v)
     }
 }
 
+/* A name part stored by add_name(): its bytes (NUL-terminated) and length. */
+static const char *name_part(const char *at, size_t *len)
+{
+    uint16_t n;
+
+    memcpy(&n, at, sizeof(n));
+    *len = n;
+    return at + sizeof(n);
+}
+
 static const json_t *lookup(const struct rstate *st, const struct mtpl *t, const struct node *n)
 {
-    const char *part = t->arena + n->off;
     const json_t *v = NULL;
+    size_t len;
+    const char *part;
 
     if (n->len == 0)
         return st->nctx ? st->ctx[st->nctx - 1] : NULL;
+    part = name_part(t->arena + n->off, &len);
     for (size_t i = st->nctx; i-- > 0;) {
         if (json_is_object(st->ctx[i])) {
-            v = json_object_get(st->ctx[i], part);
+            v = json_object_getn(st->ctx[i], part, len);
             if (v != NULL)
                 break;
         }
     }
     for (uint32_t k = 1; k < n->len && v != NULL; k++) {
-        part += strlen(part) + 1;
-        v = json_is_object(v) ? json_object_get(v, part) : NULL;
+        part = name_part(part + len + 1, &len);
+        v = json_is_object(v) ? json_object_getn(v, part, len) : NULL;
     }
     return v;
 }

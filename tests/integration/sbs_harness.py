@@ -196,8 +196,8 @@ class _Mixin:
                     out[k] = int(v.split()[0])
         return out.get("VmRSS", 0), out.get("VmHWM", 0)
 
-    def post_alerts(self, alerts):
-        return http_json("POST", self.url + "/api/v2/alerts", alerts)
+    def post_alerts(self, alerts, version=2):
+        return http_json("POST", self.url + f"/api/v{version}/alerts", alerts)
 
     def post_silence(self, silence):
         return http_json("POST", self.url + "/api/v2/silences", silence)

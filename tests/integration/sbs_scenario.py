@@ -14,8 +14,12 @@ A scenario file (tests/integration/sbs/*.scn) has four sections:
     == script
     0.0  post a1 a2          (no startsAt/endsAt: the server fills them in)
     0.0  post a3 ends=+5     (endsAt = now + 5 s; starts=-60 sets startsAt)
+    0.0  post1 a4            (the same through POST /api/v1/alerts)
     2.5  resolve a1          (endsAt = now: resolves it)
     3.0  silence s1 alertname=Disk severity=~page|crit [starts=+N] [ends=+N]
+    4.0  update s1 alertname=Disk ends=+1
+                             (POST /api/v2/silences with s1's id: new matchers,
+                              times; s1 then names the id the server answers)
     5.0  expire s1           (DELETE /api/v2/silence/<id of s1>)
     9.0  end                 (stop collecting; every script has one)
     == expect
@@ -141,13 +145,13 @@ class Scenario:
         verb, args = toks[1], toks[2:]
         if self.script and t < self.script[-1][0]:
             self._err(i, "script times must not go backwards")
-        if verb in ("post", "resolve"):
+        if verb in ("post", "post1", "resolve"):
             for a in args:
                 if "=" not in a and a not in self.alerts:
                     self._err(i, f"unknown alert {a!r}")
-        elif verb == "silence":
+        elif verb in ("silence", "update"):
             if len(args) < 2:
-                self._err(i, "silence NAME MATCHER... [starts=+N] [ends=+N]")
+                self._err(i, f"{verb} NAME MATCHER... [starts=+N] [ends=+N]")
             for a in args[1:]:
                 if not a.startswith(("starts=", "ends=")) and not MATCHER_RE.match(a):
                     self._err(i, f"bad matcher {a!r}")
@@ -262,10 +266,29 @@ def _do(target, t, verb, args, body):
     s = target.server
     if verb in ("post", "resolve"):
         return s.post_alerts(body)
-    if verb == "silence":
+    if verb == "post1":
+        return s.post_alerts(body, version=1)
+    if verb in ("silence", "update"):
+        sid = None
+        if verb == "update":
+            # Like amtool: read the silence, keep its startsAt unless the
+            # script sets one, post it back with its id.
+            sid = target.silences.get(args[0])
+            if sid is None:
+                return 0, f"no id recorded for silence {args[0]}"
+            st, cur = s.get("/api/v2/silence/" + sid)
+            if st != 200 or not isinstance(cur, dict):
+                return st, cur
+            body = dict(body, id=sid)
+            if not any(a.startswith("starts=") for a in args):
+                body["startsAt"] = cur.get("startsAt")
         st, resp = s.post_silence(body)
         if isinstance(resp, dict) and "silenceID" in resp:
             target.silences[args[0]] = resp["silenceID"]
+            if sid is not None:
+                # Whether the server updated in place or replaced the silence
+                # is compared; the ids themselves are not.
+                return st, {"sameId": resp["silenceID"] == sid}
         return st, resp
     if verb == "expire":
         sid = target.silences.get(args[0])
@@ -291,13 +314,13 @@ def play(sc, targets):
                 break
             now = time.time()
             body = None
-            if verb == "post":
+            if verb in ("post", "post1"):
                 names, opts = _opts(args)
                 body = _alert_body(sc, names, now, opts)
             elif verb == "resolve":
                 names, _ = _opts(args)
                 body = _alert_body(sc, names, now, {"ends": -0.001})
-            elif verb == "silence":
+            elif verb in ("silence", "update"):
                 body = _silence_body(args[1:], now)
             futs = {tg: pool.submit(_do, tg, t, verb, args, body) for tg in targets}
             for tg, fu in futs.items():
@@ -429,7 +452,9 @@ def compare(sc, ref, got, ref_actions, got_actions):
     for (t, lineno, verb, st_a, resp_a), (_, _, _, st_b, resp_b) in zip(ref_actions,
                                                                         got_actions):
         ok_a, ok_b = 200 <= st_a < 300, 200 <= st_b < 300
-        if ok_a != ok_b or (not ok_a and st_a != st_b):
+        same_id_a = resp_a.get("sameId") if isinstance(resp_a, dict) else None
+        same_id_b = resp_b.get("sameId") if isinstance(resp_b, dict) else None
+        if ok_a != ok_b or (not ok_a and st_a != st_b) or same_id_a != same_id_b:
             probs.append(f"{sc.name}.scn:{lineno} ({verb} at {t}s): alertmanager answered "
                          f"{st_a} {str(resp_a)[:120]!r}, amrouter {st_b} {str(resp_b)[:200]!r}")
     for key in sorted(set(ref) | set(got)):
