@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@ struct flags {
     const char *storage_path;
     const char *listen_address;
     const char *external_url;
+    const char *route_prefix;
     const char *log_level;
     const char *log_format;
     bool version;
@@ -63,6 +65,8 @@ static const struct flag_def flag_defs[] = {
      "Address to listen on, host:port; \":port\" = all interfaces (default :9093)."},
     {"web.external-url", FLAG_VALUE, offsetof(struct flags, external_url),
      "URL under which amrouter is reachable, used in links (default http://<hostname>:<port>)."},
+    {"web.route-prefix", FLAG_VALUE, offsetof(struct flags, route_prefix),
+     "Prefix for all HTTP paths (default: the path of --web.external-url)."},
     {"log.level", FLAG_VALUE, offsetof(struct flags, log_level),
      "Only log messages with this severity or above: debug, info, warn, error (default info)."},
     {"log.format", FLAG_VALUE, offsetof(struct flags, log_format),
@@ -198,6 +202,18 @@ static int default_external_url(const char *listen, char *out, size_t outsz, str
     return 0;
 }
 
+/* The path part of an http(s) URL ("" when there is none). */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    const char *slash;
+
+    if (p == NULL)
+        return "";
+    slash = strchr(p + 3, '/');
+    return slash != NULL ? slash : "";
+}
+
 static int check_external_url(const char *url, struct error *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -211,7 +227,7 @@ static int check_external_url(const char *url, struct error *err)
 
 int main(int argc, char **argv)
 {
-    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, "info", "logfmt", false, false};
+    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, NULL, "info", "logfmt", false, false};
     const char **ignored = calloc((size_t)argc + 1, sizeof(*ignored));
     int n_ignored = 0;
     enum log_level level;
@@ -220,6 +236,9 @@ int main(int argc, char **argv)
     struct error err = {{0}};
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
+    struct engine *eng = NULL;
+    struct engine_opts eo;
+    size_t max_body = 0;
     struct api_engine_ops ops;
     struct api api;
     struct http_server_opts so;
@@ -284,10 +303,32 @@ int main(int argc, char **argv)
     memset(&ops, 0, sizeof(ops));
     api.ops = &ops;
     api.engine = NULL;
+    /* The engine owns the config from here on (and keeps it alive across reloads). */
+    max_body = cfg->api.max_body_bytes;
+    eo.storage_path = f.storage_path;
+    eo.external_url = ext_url;
+    eo.config_file = f.config_file;
+    eng = engine_new(&eo, cfg, &err);
+    cfg = NULL;
+    if (eng == NULL || engine_start(eng, &err) < 0)
+        goto fail;
+    ops.ready = engine_ready;
+    ops.reload = engine_reload;
+    ops.post_alerts = engine_post_alerts;
+    ops.put_silence = engine_put_silence;
+    ops.expire_silence = engine_expire_silence;
+    ops.query_alerts = engine_query_alerts;
+    ops.query_groups = engine_query_groups;
+    ops.query_silences = engine_query_silences;
+    ops.get_silence = engine_get_silence;
+    ops.status = engine_status;
+    ops.receivers = engine_receivers;
+    api.engine = eng;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
-    so.max_body_bytes = cfg->api.max_body_bytes;
+    so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
+    so.max_body_bytes = max_body;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -320,6 +361,7 @@ int main(int argc, char **argv)
         break;
     }
     http_server_quiesce(srv);
+    engine_stop(eng, STOP_TIMEOUT_MS);
     http_server_free(srv);
     srv = NULL;
     log_info("stopped", NULL);
@@ -330,6 +372,7 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
+    engine_free(eng);
     config_free(cfg);
     free(ignored);
     return rc;

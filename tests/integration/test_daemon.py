@@ -103,6 +103,22 @@ class FlagsTest(unittest.TestCase):
             first = d.logs().splitlines()[0]
             self.assertTrue(first.startswith("{") and '"level":' in first, first)
 
+    def test_route_prefix_from_external_url(self):
+        port = harness.free_port()
+        with Amrouter(MINIMAL, port=port,
+                      external_url="http://127.0.0.1:%d/am/" % port) as d:
+            d.start(wait=False)
+            harness.wait_until(lambda: d.running and harness.port_is_bound(port), what="listen")
+            harness.wait_until(
+                lambda: request("GET", d.url + "/am/-/healthy").status == 200, what="healthy")
+            self.assertEqual(request("GET", d.url + "/-/healthy").status, 404)
+            self.assertEqual(request("GET", d.url + "/amx/-/healthy").status, 404)
+        with Amrouter(MINIMAL, args=["--web.route-prefix=/x"]) as d:
+            d.start(wait=False)
+            harness.wait_until(
+                lambda: harness.port_is_bound(d.port) and
+                request("GET", d.url + "/x/-/ready").status == 200, what="ready under /x")
+
     def test_alertmanager_only_flags_are_ignored_with_warning(self):
         with Amrouter(MINIMAL, args=["--cluster.listen-address=", "--cluster.peer",
                                      "10.0.0.1:9094", "--data.retention=120h"]) as d:
