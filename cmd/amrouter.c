@@ -8,8 +8,8 @@
  * unknown is a usage error (exit 2).
  *
  * Start-up order: flags, logging, the config (a bad one exits 1 before any
- * port is bound), the engine (storage), then the HTTP server; one log line
- * says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
+ * port is bound), the engine (opens and loads the storage, starts its
+ * threads), then the HTTP server; one log line says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
  * what is queued), exit 0. SIGHUP: reload the config; a bad one is logged and
  * the running one stays.
  *
@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -235,6 +236,9 @@ int main(int argc, char **argv)
     struct error err = {{0}};
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
+    struct engine *eng = NULL;
+    struct engine_opts eo;
+    size_t max_body;
     struct api_engine_ops ops;
     struct api api;
     struct http_server_opts so;
@@ -296,14 +300,35 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* The engine owns the config from here on (and keeps it alive across reloads). */
+    max_body = cfg->api.max_body_bytes;
+    memset(&eo, 0, sizeof(eo));
+    eo.storage_path = f.storage_path;
+    eo.external_url = ext_url;
+    eo.config_file = f.config_file;
+    eng = engine_new(&eo, cfg, &err);
+    cfg = NULL;
+    if (eng == NULL || engine_start(eng, &err) < 0)
+        goto fail;
     memset(&ops, 0, sizeof(ops));
+    ops.ready = engine_ready;
+    ops.reload = engine_reload;
+    ops.post_alerts = engine_post_alerts;
+    ops.put_silence = engine_put_silence;
+    ops.expire_silence = engine_expire_silence;
+    ops.query_alerts = engine_query_alerts;
+    ops.query_groups = engine_query_groups;
+    ops.query_silences = engine_query_silences;
+    ops.get_silence = engine_get_silence;
+    ops.status = engine_status;
+    ops.receivers = engine_receivers;
     api.ops = &ops;
-    api.engine = NULL;
+    api.engine = eng;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
     so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
-    so.max_body_bytes = cfg->api.max_body_bytes;
+    so.max_body_bytes = max_body;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -321,11 +346,7 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (ops.reload == NULL) {
-                log_warn("reload requested but not available in this build", NULL);
-                continue;
-            }
-            if (ops.reload(api.engine, &err) < 0)
+            if (engine_reload(eng, &err) < 0)
                 log_error("reload failed", "source", "SIGHUP", "err", err.msg, NULL);
             else
                 log_info("config reloaded", "source", "SIGHUP", NULL);
@@ -335,7 +356,10 @@ int main(int argc, char **argv)
                  NULL);
         break;
     }
+    /* Stop accepting; the engine commits what is queued and answers the requests
+     * waiting on it; then the connection threads can finish. */
     http_server_quiesce(srv);
+    engine_stop(eng, STOP_TIMEOUT_MS);
     http_server_free(srv);
     srv = NULL;
     log_info("stopped", NULL);
@@ -346,6 +370,7 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
+    engine_free(eng);
     config_free(cfg);
     free(ignored);
     return rc;
