@@ -657,8 +657,17 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
     json_t *ctx;
     int rc = -1;
 
+    /* The incident as the router saw it when it made the job. Its page and ack link
+     * need the API's token (not available here yet), so url and ack_url stay NULL. */
     memset(&inc, 0, sizeof(inc));
     inc.id = (int64_t)job->incident_id;
+    inc.status = job->incident_state == INCIDENT_ACKNOWLEDGED ? "acknowledged"
+                 : job->incident_state == INCIDENT_RESOLVED   ? "resolved"
+                                                              : "open";
+    inc.acked_by = job->acked_by;
+    inc.acked_at = job->acked_at;
+    inc.comment = job->ack_comment;
+    inc.step = job->incident_step;
     ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL,
                              job->incident_id != 0 ? &inc : NULL);
     if (ctx == NULL)

@@ -329,7 +329,7 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(s.headers["content-type"], "application/json")
         self.assertTrue(s.headers["user-agent"].startswith("Alertmanager/0.25.0 amrouter/"))
         att = s.json()["attachments"][0]
-        self.assertEqual(att["title"], "[FIRING:1] DiskFull")
+        self.assertRegex(att["title"], r"^\[FIRING:1\] DiskFull \(incident #\d+\)$")
         self.assertEqual(att["color"], "danger")
         self.assertEqual(s.json()["channel"], "#ops")
 
@@ -343,7 +343,7 @@ class DaemonTest(unittest.TestCase):
                          ["+15551111111", "+15552222222"])
         for r in tw.requests[:2]:
             self.assertEqual(r.basic_auth(), (tw.sid, tw.token))
-            self.assertEqual(r.form()["Body"][0], "FIRING: disk full")
+            self.assertRegex(r.form()["Body"][0], r"^FIRING #\d+: disk full$")
 
         self.assertEqual(m.rcpt_tos, ["db@example.com"])
         msg = email.message_from_bytes(m.content, policy=email.policy.default)
