@@ -29,12 +29,13 @@ static void unavailable(const struct http_request *req, struct http_response *re
     http_respond_error_obj(resp, 404, msg);
 }
 
-/* A query answer: NULL from the engine means it could not answer (stopping, or out
- * of memory). */
+/* A query answer: NULL from the engine means it could not answer (it is stopping,
+ * or memory ran out). */
 static void answer_json(struct http_response *resp, json_t *body)
 {
     if (body == NULL) {
-        http_respond_error_str(resp, 500, "the engine could not answer");
+        http_respond_error_str(resp, 503,
+                               "the engine could not answer (stopping or out of memory)");
         return;
     }
     http_respond_json(resp, 200, body);

@@ -44,6 +44,7 @@ struct http_server {
     int port;
     bool quiesced;
     size_t max_body;
+    char *prefix; /* route prefix without a trailing '/', "" for none */
     const struct http_route *routes;
     size_t n_routes;
     void *ctx;
@@ -153,6 +154,21 @@ static bool route_match(const char *pattern, const char *path, struct http_reque
         u++;
     }
     return *p == '\0' && *u == '\0';
+}
+
+const char *http_strip_prefix(const char *prefix, const char *path)
+{
+    size_t n = prefix != NULL ? strlen(prefix) : 0;
+
+    while (n > 0 && prefix[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return path;
+    if (strncmp(path, prefix, n) != 0)
+        return NULL;
+    if (path[n] == '\0')
+        return "/";
+    return path[n] == '/' ? path + n : NULL;
 }
 
 static bool is_api_path(const char *path)
@@ -407,8 +423,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (query == NULL)
         return MHD_NO;
     memset(&req, 0, sizeof(req));
+    if (http_strip_prefix(s->prefix, url) == NULL) {
+        free(query);
+        http_respond_text(&resp, 404, "404 page not found\n");
+        return queue(conn, &resp);
+    }
     req.method = method;
-    req.path = url;
+    req.path = http_strip_prefix(s->prefix, url);
     req.body = buf_str(&st->body);
     req.body_len = st->body.len;
     req.query = query;
@@ -467,6 +488,11 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         return NULL;
     }
     s->max_body = opts->max_body_bytes ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    s->prefix = strdup(opts->route_prefix != NULL ? opts->route_prefix : "");
+    if (s->prefix == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     s->routes = opts->routes;
     s->n_routes = opts->n_routes;
     s->ctx = opts->ctx;
@@ -494,6 +520,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
     }
     return s;
 fail:
+    free(s->prefix);
     free(s);
     return NULL;
 }
@@ -521,5 +548,6 @@ void http_server_free(struct http_server *s)
         return;
     /* libmicrohttpd closes the listening socket unless quiesce took it back. */
     MHD_stop_daemon(s->mhd);
+    free(s->prefix);
     free(s);
 }

@@ -61,6 +61,7 @@ struct http_route {
 
 struct http_server_opts {
     const char *listen_address; /* "host:port", ":port" (all interfaces), "[v6]:port" */
+    const char *route_prefix;   /* "" or NULL, or "/am": every path is served under it */
     size_t max_body_bytes;      /* 0 = 8 MiB */
     unsigned connection_limit;  /* 0 = 512 */
     unsigned timeout_s;         /* idle connection timeout, 0 = 60 */
@@ -87,6 +88,10 @@ void http_server_free(struct http_server *s);
  * answer, or 404/405 (JSON under /api/, text elsewhere). Pure: no network. */
 void http_dispatch(const struct http_route *routes, size_t n_routes, void *ctx,
                    struct http_request *req, struct http_response *resp);
+
+/* The path under route_prefix ("/am" + "/api/v2/x" -> "/api/v2/x"; the prefix alone
+ * -> "/"), or NULL when path is not under it. An empty or "/" prefix returns path. */
+const char *http_strip_prefix(const char *prefix, const char *path);
 
 /* Splits a listen address into host ("" for all interfaces) and port. */
 int http_split_listen_address(const char *addr, char *host, size_t hostsz, char *port,

@@ -32,11 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* config/ is being written on its own branch; until it is part of the build the
- * daemon checks only that the config file can be read. */
-#pragma weak config_load
-#pragma weak config_free
-
 #define STOP_TIMEOUT_MS 10000
 
 struct flags {
@@ -44,6 +39,7 @@ struct flags {
     const char *storage_path;
     const char *listen_address;
     const char *external_url;
+    const char *route_prefix;
     const char *log_level;
     const char *log_format;
     bool version;
@@ -68,6 +64,8 @@ static const struct flag_def flag_defs[] = {
      "Address to listen on, host:port; \":port\" = all interfaces (default :9093)."},
     {"web.external-url", FLAG_VALUE, offsetof(struct flags, external_url),
      "URL under which amrouter is reachable, used in links (default http://<hostname>:<port>)."},
+    {"web.route-prefix", FLAG_VALUE, offsetof(struct flags, route_prefix),
+     "Prefix for all HTTP paths (default: the path of --web.external-url)."},
     {"log.level", FLAG_VALUE, offsetof(struct flags, log_level),
      "Only log messages with this severity or above: debug, info, warn, error (default info)."},
     {"log.format", FLAG_VALUE, offsetof(struct flags, log_format),
@@ -203,6 +201,18 @@ static int default_external_url(const char *listen, char *out, size_t outsz, str
     return 0;
 }
 
+/* The path part of an http(s) URL ("" when there is none). */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    const char *slash;
+
+    if (p == NULL)
+        return "";
+    slash = strchr(p + 3, '/');
+    return slash != NULL ? slash : "";
+}
+
 static int check_external_url(const char *url, struct error *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -214,25 +224,9 @@ static int check_external_url(const char *url, struct error *err)
     return 0;
 }
 
-static struct config *load_config(const char *path, struct error *err)
-{
-    FILE *fp;
-
-    if (config_load != NULL)
-        return config_load(path, err);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        error_set(err, "open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fclose(fp);
-    errno = 0;
-    return NULL;
-}
-
 int main(int argc, char **argv)
 {
-    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, "info", "logfmt", false, false};
+    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, NULL, "info", "logfmt", false, false};
     const char **ignored = calloc((size_t)argc + 1, sizeof(*ignored));
     int n_ignored = 0;
     enum log_level level;
@@ -296,14 +290,11 @@ int main(int argc, char **argv)
             goto fail;
     }
 
-    cfg = load_config(f.config_file, &err);
-    if (cfg == NULL && err.msg[0] != '\0') {
+    cfg = config_load(f.config_file, &err);
+    if (cfg == NULL) {
         log_error("loading configuration file failed", "file", f.config_file, "err", err.msg, NULL);
         goto out;
     }
-    if (config_load == NULL)
-        log_warn("configuration not validated: this build has no config loader", "file",
-                 f.config_file, NULL);
 
     memset(&ops, 0, sizeof(ops));
     api.ops = &ops;
@@ -311,7 +302,8 @@ int main(int argc, char **argv)
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
-    so.max_body_bytes = cfg != NULL ? cfg->api.max_body_bytes : 0;
+    so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
+    so.max_body_bytes = cfg->api.max_body_bytes;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -354,8 +346,7 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
-    if (cfg != NULL && config_free != NULL)
-        config_free(cfg);
+    config_free(cfg);
     free(ignored);
     return rc;
 }

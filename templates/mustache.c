@@ -1563,14 +1563,13 @@ static const char *name_part(const char *at, size_t *len)
 
 static const json_t *lookup(const struct rstate *st, const struct mtpl *t, const struct node *n)
 {
-    const char *at = t->arena + n->off;
     const json_t *v = NULL;
     size_t len;
     const char *part;
 
     if (n->len == 0)
         return st->nctx ? st->ctx[st->nctx - 1] : NULL;
-    part = name_part(at, &len);
+    part = name_part(t->arena + n->off, &len);
     for (size_t i = st->nctx; i-- > 0;) {
         if (json_is_object(st->ctx[i])) {
             v = json_object_getn(st->ctx[i], part, len);

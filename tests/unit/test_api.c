@@ -869,7 +869,7 @@ static void test_handler_status_receivers_ready_reload(void **state)
     assert_string_equal(body_of(c), "[{\"name\":\"default\"}]");
     c->ops.receivers = f_null;
     call(c, "GET", "/api/v2/receivers", NULL, NULL, 0);
-    assert_int_equal(c->resp.status, 500);
+    assert_int_equal(c->resp.status, 503);
 
     call(c, "GET", "/-/ready", NULL, NULL, 0);
     assert_int_equal(c->resp.status, 200);

@@ -280,6 +280,10 @@ static void test_receivers_defaults(void **state)
     assert_true(nc->send_resolved);
     assert_string_equal(nc->url.value, "http://127.0.0.1:1/a");
     assert_string_equal(nc->http.basic_auth_username, "u"); /* global http_config */
+    assert_string_equal(nc->http.basic_auth_password.value, "p");
+    assert_int_equal(nc->http.connect_timeout, 5000);
+    assert_int_equal(nc->http.timeout, 30000);
+    assert_true(nc->http.follow_redirects);
     assert_string_equal(nc->file, "test.yml");
     assert_int_equal(nc->line, 13);
     nc = &r->configs[1];
@@ -576,6 +580,43 @@ static void test_yaml_features(void **state)
     config_free(cfg);
 }
 
+static void test_http_config(void **state)
+{
+    struct config *cfg =
+        load_ok("route: {receiver: r}\n"
+                "receivers:\n"
+                "  - name: r\n"
+                "    webhook_configs:\n"
+                "      - url: https://example.com/hook\n"
+                "        http_config:\n"
+                "          authorization: {credentials_file: secret_long.txt}\n"
+                "          tls_config: {ca_file: ca.pem, insecure_skip_verify: true}\n"
+                "          proxy_url: http://127.0.0.1:3128\n"
+                "          follow_redirects: false\n"
+                "          timeout: 10s\n"
+                "      - url: https://example.com/hook2\n"
+                "        http_config: {bearer_token: tok, connect_timeout: 1s}\n");
+    const struct http_config *h = &cfg->receivers[0].configs[0].http;
+    char want[2048];
+
+    (void)state;
+    assert_string_equal(h->authorization_type, "Bearer");
+    assert_string_equal(h->bearer_token.value, "0123456789abcdef0123456789abcdef\n");
+    snprintf(want, sizeof(want), "%s/ca.pem", fixture_dir);
+    assert_string_equal(h->tls_ca_file, want); /* relative to the config's directory */
+    assert_true(h->tls_insecure_skip_verify);
+    assert_string_equal(h->proxy_url, "http://127.0.0.1:3128");
+    assert_false(h->follow_redirects);
+    assert_int_equal(h->timeout, 10000);
+    assert_int_equal(h->connect_timeout, 5000);
+    h = &cfg->receivers[0].configs[1].http;
+    assert_string_equal(h->bearer_token.value, "tok");
+    assert_string_equal(h->authorization_type, "Bearer");
+    assert_int_equal(h->connect_timeout, 1000);
+    assert_int_equal(h->timeout, 30000);
+    config_free(cfg);
+}
+
 static void test_templates(void **state)
 {
     struct config *cfg =
@@ -828,6 +869,27 @@ static const struct broken broken[] = {
      "r}]\n",
      "test.yml:2:18: global.pagerduty_url: \"events.pagerduty.com\" is not an http:// or "
      "https:// URL"},
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    email_configs:\n      - to: a@b\n"
+     "        from: c@d\n        smarthost: h:25\n        headers:\n          X-Foo:\n",
+     "test.yml:9:11: receivers[0].email_configs[0].headers.X-Foo: missing value"},
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: http://x\n"
+     "        http_config:\n          authorization: {type: Basic, credentials: x}\n",
+     "test.yml:7:33: receivers[0].webhook_configs[0].http_config.authorization.type: "
+     "authorization "
+     "type cannot be set to \"basic\", use \"basic_auth\""},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\nteams: [teams_ok/teams/a_db.yml, "
+     "teams_ok/teams/a_db.yml]\n",
+     "FIXTURES/teams_ok/teams/a_db.yml:1:7: name: team name \"db\" is not unique (also in "
+     "FIXTURES/teams_ok/teams/a_db.yml)"},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals:\n  - name: t\n"
+     "    time_intervals: [{location: Europe/Berlin}]\n",
+     "test.yml:5:33: time_intervals[0].time_intervals[0].location: location \"Europe/Berlin\" "
+     "is not supported: use UTC or Local"},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals:\n  - name: t\n"
+     "    time_intervals: [{days_of_month: ['-3:5']}]\n",
+     "test.yml:5:39: time_intervals[0].time_intervals[0].days_of_month[0]: end day must be "
+     "negative if start day is negative"},
+    {"- a\n- b\n", "test.yml:1:1: expected a mapping, got a list"},
 };
 
 /* Broken team files: the error names the team file and a path inside it. */
@@ -847,18 +909,21 @@ static const struct broken broken_teams[] = {
      "FIXTURES/teams_bad/unknown_key.yml:3:1: inhibit_rules: unknown key"},
 };
 
-/* Replaces "FIXTURES" in want with the fixture directory. */
+/* Replaces every "FIXTURES" in want with the fixture directory. */
 static void expand(char *out, size_t outsz, const char *want)
 {
-    const char *f = strstr(want, "FIXTURES");
+    struct buf b;
+    const char *f;
 
-    int n;
-
-    if (f == NULL)
-        n = snprintf(out, outsz, "%s", want);
-    else
-        n = snprintf(out, outsz, "%.*s%s%s", (int)(f - want), want, fixture_dir, f + 8);
-    assert_true(n >= 0 && (size_t)n < outsz);
+    buf_init(&b, outsz - 1);
+    for (f = strstr(want, "FIXTURES"); f != NULL; f = strstr(want, "FIXTURES")) {
+        assert_int_equal(buf_append(&b, want, (size_t)(f - want)), 0);
+        assert_int_equal(buf_appends(&b, fixture_dir), 0);
+        want = f + 8;
+    }
+    assert_int_equal(buf_appends(&b, want), 0);
+    memcpy(out, buf_str(&b), b.len + 1);
+    buf_release(&b);
 }
 
 static void test_broken_configs(void **state)
@@ -947,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_inhibit_rules),
         cmocka_unit_test(test_yaml_features),
         cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_http_config),
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_load_file_errors),
     };

@@ -252,6 +252,9 @@ static void test_values(void **state)
                   "-42 0.1 true false |{&quot;k&quot;:&quot;&lt;&quot;}|[1,&quot;x&quot;]");
     assert_render("{{#count}}{{.}} firing{{/count}}", "{\"count\": 3}", MUSTACHE_ESCAPE_NONE,
                   "3 firing");
+    /* A template of just {{.}} (no text at all) and a non-object context. */
+    assert_render("{{.}}", "\"top\"", MUSTACHE_ESCAPE_HTML, "top");
+    assert_render("{{#.}}[{{.}}]{{/.}}", "[1, 2]", MUSTACHE_ESCAPE_HTML, "[1][2]");
     /* A NULL context renders as an empty one. */
     assert_render("a{{x}}b", NULL, MUSTACHE_ESCAPE_HTML, "ab");
 }
