@@ -9,9 +9,9 @@
 #define AMR_AMCTL_H
 
 struct amctl_global {
-    const char *url;    /* --url, AMCTL_URL, default http://127.0.0.1:9093 */
-    const char *token;  /* --token, AMCTL_TOKEN */
-    const char *output; /* -o: "table" (default) or "json" */
+    const char *url;     /* --url, AMCTL_URL, default http://127.0.0.1:9093 */
+    const char *token;   /* --token, AMCTL_TOKEN */
+    const char *output;  /* -o: "table" (default) or "json" */
     const char *ca_file; /* --ca-file, AMCTL_CA_FILE: CA bundle for https servers */
 };
 
