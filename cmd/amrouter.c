@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -235,6 +236,9 @@ int main(int argc, char **argv)
     struct error err = {{0}};
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
+    struct engine *eng = NULL;
+    struct engine_opts eo;
+    size_t max_body = 0;
     struct api_engine_ops ops;
     struct api api;
     struct http_server_opts so;
@@ -299,11 +303,32 @@ int main(int argc, char **argv)
     memset(&ops, 0, sizeof(ops));
     api.ops = &ops;
     api.engine = NULL;
+    /* The engine owns the config from here on (and keeps it alive across reloads). */
+    max_body = cfg->api.max_body_bytes;
+    eo.storage_path = f.storage_path;
+    eo.external_url = ext_url;
+    eo.config_file = f.config_file;
+    eng = engine_new(&eo, cfg, &err);
+    cfg = NULL;
+    if (eng == NULL || engine_start(eng, &err) < 0)
+        goto fail;
+    ops.ready = engine_ready;
+    ops.reload = engine_reload;
+    ops.post_alerts = engine_post_alerts;
+    ops.put_silence = engine_put_silence;
+    ops.expire_silence = engine_expire_silence;
+    ops.query_alerts = engine_query_alerts;
+    ops.query_groups = engine_query_groups;
+    ops.query_silences = engine_query_silences;
+    ops.get_silence = engine_get_silence;
+    ops.status = engine_status;
+    ops.receivers = engine_receivers;
+    api.engine = eng;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
     so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
-    so.max_body_bytes = cfg->api.max_body_bytes;
+    so.max_body_bytes = max_body;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -336,6 +361,7 @@ int main(int argc, char **argv)
         break;
     }
     http_server_quiesce(srv);
+    engine_stop(eng, STOP_TIMEOUT_MS);
     http_server_free(srv);
     srv = NULL;
     log_info("stopped", NULL);
@@ -346,6 +372,7 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
+    engine_free(eng);
     config_free(cfg);
     free(ignored);
     return rc;

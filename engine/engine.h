@@ -51,9 +51,11 @@ bool engine_ready(struct engine *e);
 
 /* --- changes (block until durable) --- */
 
-/* Takes ownership of the n alerts (already validated, defaults not yet applied:
- * starts_at/ends_at may be TIME_UNSET). Returns -1 with err when the store
- * cannot commit (the caller answers 503). */
+/* Takes ownership of the malloc'd array and the n alerts in it, whatever it
+ * returns (already validated, defaults not yet applied: starts_at/ends_at may be
+ * TIME_UNSET). Returns -1 with err when the store cannot commit or the engine is
+ * stopping (the caller answers 503); nothing of the batch is then stored or kept
+ * in memory. */
 int engine_post_alerts(struct engine *e, struct alert *alerts, size_t n, struct error *err);
 
 struct silence_in {
@@ -71,12 +73,14 @@ struct silence_in {
  * 503 storage). */
 int engine_put_silence(struct engine *e, struct silence_in *in, char id_out[37], int *http_status,
                        struct error *err);
-/* Expires a silence. -1 with *http_status 404 when unknown (or already expired: AM
- * answers 500 "silence ... already expired"; we say 400 with that message). */
+/* Expires a silence. -1 with *http_status and err on failure: 500 "silence not
+ * found" for an unknown id (what Alertmanager 0.25 answers; an already expired one
+ * is 200, unchanged), 503 when the store cannot commit. */
 int engine_expire_silence(struct engine *e, const char *id, int *http_status, struct error *err);
 
-/* Validates and loads a new config file, swaps it in atomically. On error the
- * running config stays and err says why. */
+/* Validates and loads a new config file (on the calling thread), then swaps it in
+ * on the engine thread. On error the running config stays and err says why. The
+ * replaced config is kept alive until engine_free (pointers into it stay valid). */
 int engine_reload(struct engine *e, struct error *err);
 
 /* --- queries (answered on the engine thread) --- */
@@ -99,5 +103,14 @@ json_t *engine_get_silence(struct engine *e, const char *id);
 json_t *engine_status(struct engine *e);
 /* GET /api/v2/receivers body. */
 json_t *engine_receivers(struct engine *e);
+
+/* Queries return NULL when the engine is not running (stopped) or memory runs out. */
+
+#ifdef UNIT_TEST
+/* The next n commits fail as if the disk were full (then the engine rebuilds). */
+extern int engine_fail_next_commits;
+struct storage;
+struct storage *engine_test_storage(struct engine *e);
+#endif
 
 #endif

@@ -113,15 +113,24 @@ struct rgroup *group_new(struct router *r, const struct route *rt, struct labels
     if (g == NULL)
         return NULL;
     g->key = strdup(key);
+    {
+        struct buf gk;
+
+        buf_init(&gk, (size_t)1 << 30);
+        if (route_group_key(rt, labels, &gk) == 0)
+            g->group_key = buf_detach(&gk);
+        buf_release(&gk);
+    }
     g->route_id = strdup(rt->id != NULL ? rt->id : (rt->key != NULL ? rt->key : "{}"));
     g->route = rt;
     g->labels = *labels; /* takes ownership */
     labels_init(labels);
     umap_init(&g->alerts);
     g->heap_idx = (size_t)-1;
-    if (g->key == NULL || g->route_id == NULL) {
+    if (g->key == NULL || g->group_key == NULL || g->route_id == NULL) {
         labels_release(&g->labels);
         free(g->key);
+        free(g->group_key);
         free(g->route_id);
         free(g);
         return NULL;
@@ -145,6 +154,7 @@ void group_free(struct router *r, struct rgroup *g)
     umap_release(&g->alerts);
     labels_release(&g->labels);
     free(g->key);
+    free(g->group_key);
     free(g->route_id);
     free(g);
 }
@@ -189,7 +199,7 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
     int rc = -1, added;
 
     buf_init(&key, (size_t)1 << 30);
-    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_key(rt, &gl, &key) < 0)
+    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_file_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
     if (g == NULL) {
@@ -609,7 +619,7 @@ static struct notify_job *make_job(struct router *r, struct rgroup *g, const str
         return NULL;
     labels_init(&j->group_labels);
     j->flush_id = flush_id;
-    j->group_key = strdup(g->key);
+    j->group_key = strdup(g->group_key);
     j->route_id = strdup(g->route_id);
     j->receiver_name = strdup(rcv->name);
     j->integration = integ;
@@ -756,7 +766,7 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     for (size_t integ = 0; c.n_fire + c.n_res > 0 && rcv != NULL && integ < rcv->n_configs;
          integ++) {
         bool send_resolved = rcv->configs[integ].send_resolved;
-        char *key = nflog_key_make(g->key, rcv->name, integ);
+        char *key = nflog_key_make(g->group_key, rcv->name, integ);
         const struct nflog_entry *e;
         struct notify_job *j;
         struct pending_job *prev;
@@ -771,8 +781,8 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
         }
         if (!send_resolved && c.n_fire == 0) {
             /* RetryStage reports only-resolved as notified; SetNotifiesStage logs it. */
-            int w = nflog_write(r, key, g->key, rcv->name, integ, c.fire_fps, c.n_fire, c.res_fps,
-                                c.n_res, now, now);
+            int w = nflog_write(r, key, g->group_key, rcv->name, integ, c.fire_fps, c.n_fire,
+                                c.res_fps, c.n_res, now, now);
             free(key);
             if (w < 0)
                 goto out;

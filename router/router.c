@@ -772,7 +772,7 @@ int router_load_group(struct router *r, const char *route_id, const struct label
         goto nomem;
     if (!labels_equal(&gl, labels))
         goto out; /* group_by changed */
-    if (route_group_key(rt, &gl, &key) < 0)
+    if (route_group_file_key(rt, &gl, &key) < 0)
         goto nomem;
     g = smap_get(&r->groups, buf_str(&key));
     if (g == NULL) {
@@ -809,6 +809,8 @@ out:
 int router_load_job(struct router *r, const struct notify_job *job, struct error *err)
 {
     struct flush_rec *f = umap_get(&r->flushes, job->flush_id);
+    const struct route *rt;
+    struct buf fk;
 
     if (job->group_key == NULL || job->receiver_name == NULL)
         return error_set(err, "job %llu without group key or receiver",
@@ -819,8 +821,15 @@ int router_load_job(struct router *r, const struct notify_job *job, struct error
         f = calloc(1, sizeof(*f));
         if (f == NULL)
             return error_set(err, "out of memory");
+        rt = route_find_id(r->cfg->root, job->route_id != NULL ? job->route_id : "");
+        /* Flushes are filed under the group's filing key, not the groupKey. */
+        buf_init(&fk, (size_t)1 << 30);
+        if (rt != NULL && route_group_file_key(rt, &job->group_labels, &fk) == 0)
+            f->group_key = buf_detach(&fk);
+        else
+            f->group_key = strdup(job->group_key);
+        buf_release(&fk);
         f->id = job->flush_id;
-        f->group_key = strdup(job->group_key);
         if (f->group_key == NULL || umap_put(&r->flushes, f->id, f) < 0) {
             flush_rec_free(f);
             return error_set(err, "out of memory");
@@ -842,7 +851,7 @@ static int in_its_group(struct router *r, const struct route *rt, const struct r
     int rc = -1;
 
     buf_init(&key, (size_t)1 << 30);
-    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_key(rt, &gl, &key) < 0)
+    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_file_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
     rc = g != NULL && umap_get(&g->alerts, e->a.fingerprint) != NULL;

@@ -25,7 +25,8 @@ struct rentry {
 };
 
 struct rgroup {
-    char *key;
+    char *key;       /* filing key (route_group_file_key): unique */
+    char *group_key; /* Alertmanager's groupKey (payloads, notification log) */
     char *route_id;
     const struct route *route;
     struct labels labels;

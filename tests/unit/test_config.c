@@ -198,10 +198,11 @@ static void test_keys_and_ids(void **state)
     assert_int_equal(r->routes[0].matchers.n, 3);
     assert_string_equal(
         r->routes[0].routes[0].key,
-        "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/{service=~\"api.*\"}");
+        /* match_re values are anchored as Alertmanager keeps them (seen in its groupKeys). */
+        "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/{service=~\"^(?:api.*)$\"}");
     assert_string_equal(r->routes[0].routes[0].id,
                         "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/"
-                        "{service=~\"api.*\"}/0");
+                        "{service=~\"^(?:api.*)$\"}/0");
     assert_string_equal(r->routes[1].key, "{}/{team=\"db\"}");
     assert_string_equal(r->routes[1].id, "{}/{team=\"db\"}/1");
     assert_string_equal(r->routes[2].key, "{}/{team=\"db\"}");
