@@ -144,8 +144,7 @@ char *engine_twilio_auth_token(struct engine *e, const char *account_sid);
 /* An SMS reply acknowledging incident id from number `from`: acknowledged only when
  * `from` was paged for it. Answers through *result: 0 acknowledged now, 1 already
  * acknowledged, 2 unknown or resolved, 3 that number was not paged for it. -1 (503). */
-int engine_sms_ack(struct engine *e, uint64_t id, const char *from, int *result,
-                   struct error *err);
+int engine_sms_ack(struct engine *e, uint64_t id, const char *from, int *result, struct error *err);
 
 /* Queries return NULL when the engine is not running (stopped) or memory runs out. */
 
