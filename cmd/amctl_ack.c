@@ -138,8 +138,11 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
         all = json_array();
         rc = AMCTL_OK;
         for (int i = 1; i <= nargs; i++) {
+            int64_t id = 0;
+
+            amctl_parse_id(argv[i], &id); /* checked above */
             buf_reset(&path);
-            buf_printf(&path, "/api/v2/incidents/%s/ack", argv[i]);
+            buf_printf(&path, "/api/v2/incidents/%lld/ack", (long long)id);
             if (amctl_http(g, "POST", buf_str(&path), body, &reply, NULL, &err) < 0) {
                 amctl_fail(AMCTL_REFUSED, "ack", "%s", err.msg);
                 rc = AMCTL_REFUSED;
