@@ -29,12 +29,13 @@ static void unavailable(const struct http_request *req, struct http_response *re
     http_respond_error_obj(resp, 404, msg);
 }
 
-/* A query answer: NULL from the engine means it could not answer (stopping, or out
- * of memory). */
+/* A query answer: NULL from the engine means it could not answer (it is stopping,
+ * or memory ran out). */
 static void answer_json(struct http_response *resp, json_t *body)
 {
     if (body == NULL) {
-        http_respond_error_str(resp, 500, "the engine could not answer");
+        http_respond_error_str(resp, 503,
+                               "the engine could not answer (stopping or out of memory)");
         return;
     }
     http_respond_json(resp, 200, body);
@@ -55,6 +56,7 @@ static void post_alerts(const struct api *a, const struct http_request *req,
         return;
     }
     if (api_parse_alerts(req->body, req->body_len, &alerts, &n, &bad, &err) < 0) {
+        log_debug("alerts rejected", "path", req->path, "err", err.msg, NULL);
         if (v1)
             http_respond_json(resp, 400,
                               json_pack("{s:s, s:s, s:s}", "status", "error", "errorType",
@@ -154,6 +156,7 @@ static void h_post_silence(void *ctx, const struct http_request *req, struct htt
         return;
     }
     if (api_parse_silence(req->body, req->body_len, clock_now_ms(), &in, &bad, &err) < 0) {
+        log_debug("silence rejected", "err", err.msg, NULL);
         if (bad == API_BAD_SHAPE)
             http_respond_error_obj(resp, 400, err.msg);
         else
@@ -297,6 +300,14 @@ const struct http_route api_routes[] = {
     {"GET", "/-/healthy", h_healthy},
     {"GET", "/-/ready", h_ready},
     {"POST", "/-/reload", h_reload},
+    {"GET", "/api/v2/incidents", api_h_get_incidents},
+    {"GET", "/api/v2/incidents/{id}", api_h_get_incident},
+    {"POST", "/api/v2/incidents/{id}/ack", api_h_ack_incident},
+    {"POST", "/api/v2/incidents/{id}/unack", api_h_unack_incident},
+    {"POST", "/api/v2/acks", api_h_post_acks},
+    {"GET", "/ack/{token}", api_h_ack_page},
+    {"POST", "/ack/{token}", api_h_ack_post},
+    {"POST", "/api/v2/sms/inbound", api_h_sms_inbound},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

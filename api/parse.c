@@ -131,7 +131,8 @@ static int parse_one_alert(const json_t *o, size_t i, struct alert *a, enum api_
         return -1;
     if (a->labels.n == 0) {
         *bad = API_BAD_VALUE;
-        return error_set(err, "%s: at least one label pair required", path);
+        /* Alertmanager's exact text: amtool shows it, and tests compare amtool's output. */
+        return error_set(err, "at least one label pair required");
     }
     v = json_object_get(o, "annotations");
     snprintf(path, sizeof(path), "alerts[%zu].annotations", i);

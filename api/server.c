@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct http_server {
     int port;
     bool quiesced;
     size_t max_body;
+    char *prefix; /* route prefix without a trailing '/', "" for none */
     const struct http_route *routes;
     size_t n_routes;
     void *ctx;
@@ -153,6 +155,21 @@ static bool route_match(const char *pattern, const char *path, struct http_reque
         u++;
     }
     return *p == '\0' && *u == '\0';
+}
+
+const char *http_strip_prefix(const char *prefix, const char *path)
+{
+    size_t n = prefix != NULL ? strlen(prefix) : 0;
+
+    while (n > 0 && prefix[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return path;
+    if (strncmp(path, prefix, n) != 0)
+        return NULL;
+    if (path[n] == '\0')
+        return "/";
+    return path[n] == '/' ? path + n : NULL;
 }
 
 static bool is_api_path(const char *path)
@@ -327,6 +344,32 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+#define MAX_HEADERS 64
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct http_request *req = cls;
+    struct http_param *h = (struct http_param *)req->headers;
+
+    (void)kind;
+    if (req->n_headers >= MAX_HEADERS)
+        return MHD_NO;
+    h[req->n_headers].key = key;
+    h[req->n_headers].value = value != NULL ? value : "";
+    req->n_headers++;
+    return MHD_YES;
+}
+
+const char *http_header_get(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; req->headers != NULL && i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].key, name) == 0)
+            return req->headers[i].value;
+    }
+    return NULL;
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *resp)
 {
     struct MHD_Response *r;
@@ -348,6 +391,9 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     if (resp->allow != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    for (size_t i = 0;
+         resp->headers != NULL && resp->headers[i] != NULL && resp->headers[i + 1] != NULL; i += 2)
+        MHD_add_response_header(r, resp->headers[i], resp->headers[i + 1]);
     ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -403,16 +449,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_big)
         return too_big(s, conn);
 
-    query = calloc(MAX_QUERY_PARAMS, sizeof(*query));
+    query = calloc(MAX_QUERY_PARAMS + MAX_HEADERS, sizeof(*query));
     if (query == NULL)
         return MHD_NO;
     memset(&req, 0, sizeof(req));
+    if (http_strip_prefix(s->prefix, url) == NULL) {
+        free(query);
+        http_respond_text(&resp, 404, "404 page not found\n");
+        return queue(conn, &resp);
+    }
     req.method = method;
-    req.path = url;
+    req.path = http_strip_prefix(s->prefix, url);
     req.body = buf_str(&st->body);
     req.body_len = st->body.len;
     req.query = query;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &req);
+    req.headers = query + MAX_QUERY_PARAMS;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &req);
     http_dispatch(s->routes, s->n_routes, s->ctx, &req, &resp);
     if (log_enabled(LOG_DEBUG)) {
         char status[16];
@@ -467,6 +520,11 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         return NULL;
     }
     s->max_body = opts->max_body_bytes ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    s->prefix = strdup(opts->route_prefix != NULL ? opts->route_prefix : "");
+    if (s->prefix == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     s->routes = opts->routes;
     s->n_routes = opts->n_routes;
     s->ctx = opts->ctx;
@@ -494,6 +552,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
     }
     return s;
 fail:
+    free(s->prefix);
     free(s);
     return NULL;
 }
@@ -521,5 +580,6 @@ void http_server_free(struct http_server *s)
         return;
     /* libmicrohttpd closes the listening socket unless quiesce took it back. */
     MHD_stop_daemon(s->mhd);
+    free(s->prefix);
     free(s);
 }

@@ -40,6 +40,8 @@ struct http_request {
     size_t body_len;
     const struct http_param *query; /* in the order given */
     size_t n_query;
+    const struct http_param *headers; /* request headers (names as sent); may be NULL */
+    size_t n_headers;
     const char *params[HTTP_MAX_PATH_PARAMS]; /* {captures} of the matched pattern */
     size_t n_params;
     char param_store[512]; /* where params point; a longer capture does not match */
@@ -51,6 +53,8 @@ struct http_response {
     char *body;               /* malloc'd, may be NULL; freed by the server */
     size_t body_len;
     const char *allow; /* static string for an Allow header (405) or NULL */
+    /* Extra headers: static NULL-terminated list of name, value, name, value, ... */
+    const char *const *headers;
 };
 
 struct http_route {
@@ -61,6 +65,7 @@ struct http_route {
 
 struct http_server_opts {
     const char *listen_address; /* "host:port", ":port" (all interfaces), "[v6]:port" */
+    const char *route_prefix;   /* "" or NULL, or "/am": every path is served under it */
     size_t max_body_bytes;      /* 0 = 8 MiB */
     unsigned connection_limit;  /* 0 = 512 */
     unsigned timeout_s;         /* idle connection timeout, 0 = 60 */
@@ -88,6 +93,10 @@ void http_server_free(struct http_server *s);
 void http_dispatch(const struct http_route *routes, size_t n_routes, void *ctx,
                    struct http_request *req, struct http_response *resp);
 
+/* The path under route_prefix ("/am" + "/api/v2/x" -> "/api/v2/x"; the prefix alone
+ * -> "/"), or NULL when path is not under it. An empty or "/" prefix returns path. */
+const char *http_strip_prefix(const char *prefix, const char *path);
+
 /* Splits a listen address into host ("" for all interfaces) and port. */
 int http_split_listen_address(const char *addr, char *host, size_t hostsz, char *port,
                               size_t portsz, struct error *err);
@@ -108,5 +117,7 @@ void http_respond_error_str(struct http_response *resp, int status, const char *
 
 /* The value of the first query parameter named key, or NULL. */
 const char *http_query_get(const struct http_request *req, const char *key);
+/* The first request header called name (case-insensitive), or NULL. */
+const char *http_header_get(const struct http_request *req, const char *name);
 
 #endif

@@ -8,8 +8,8 @@
  * unknown is a usage error (exit 2).
  *
  * Start-up order: flags, logging, the config (a bad one exits 1 before any
- * port is bound), the engine (storage), then the HTTP server; one log line
- * says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
+ * port is bound), the engine (opens and loads the storage, starts its
+ * threads), then the HTTP server; one log line says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
  * what is queued), exit 0. SIGHUP: reload the config; a bad one is logged and
  * the running one stays.
  *
@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,11 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* config/ is being written on its own branch; until it is part of the build the
- * daemon checks only that the config file can be read. */
-#pragma weak config_load
-#pragma weak config_free
-
 #define STOP_TIMEOUT_MS 10000
 
 struct flags {
@@ -44,6 +40,7 @@ struct flags {
     const char *storage_path;
     const char *listen_address;
     const char *external_url;
+    const char *route_prefix;
     const char *log_level;
     const char *log_format;
     bool version;
@@ -68,6 +65,8 @@ static const struct flag_def flag_defs[] = {
      "Address to listen on, host:port; \":port\" = all interfaces (default :9093)."},
     {"web.external-url", FLAG_VALUE, offsetof(struct flags, external_url),
      "URL under which amrouter is reachable, used in links (default http://<hostname>:<port>)."},
+    {"web.route-prefix", FLAG_VALUE, offsetof(struct flags, route_prefix),
+     "Prefix for all HTTP paths (default: the path of --web.external-url)."},
     {"log.level", FLAG_VALUE, offsetof(struct flags, log_level),
      "Only log messages with this severity or above: debug, info, warn, error (default info)."},
     {"log.format", FLAG_VALUE, offsetof(struct flags, log_format),
@@ -203,6 +202,18 @@ static int default_external_url(const char *listen, char *out, size_t outsz, str
     return 0;
 }
 
+/* The path part of an http(s) URL ("" when there is none). */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    const char *slash;
+
+    if (p == NULL)
+        return "";
+    slash = strchr(p + 3, '/');
+    return slash != NULL ? slash : "";
+}
+
 static int check_external_url(const char *url, struct error *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -214,25 +225,9 @@ static int check_external_url(const char *url, struct error *err)
     return 0;
 }
 
-static struct config *load_config(const char *path, struct error *err)
-{
-    FILE *fp;
-
-    if (config_load != NULL)
-        return config_load(path, err);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        error_set(err, "open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fclose(fp);
-    errno = 0;
-    return NULL;
-}
-
 int main(int argc, char **argv)
 {
-    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, "info", "logfmt", false, false};
+    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, NULL, "info", "logfmt", false, false};
     const char **ignored = calloc((size_t)argc + 1, sizeof(*ignored));
     int n_ignored = 0;
     enum log_level level;
@@ -241,6 +236,9 @@ int main(int argc, char **argv)
     struct error err = {{0}};
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
+    struct engine *eng = NULL;
+    struct engine_opts eo;
+    size_t max_body;
     struct api_engine_ops ops;
     struct api api;
     struct http_server_opts so;
@@ -296,22 +294,50 @@ int main(int argc, char **argv)
             goto fail;
     }
 
-    cfg = load_config(f.config_file, &err);
-    if (cfg == NULL && err.msg[0] != '\0') {
+    cfg = config_load(f.config_file, &err);
+    if (cfg == NULL) {
         log_error("loading configuration file failed", "file", f.config_file, "err", err.msg, NULL);
         goto out;
     }
-    if (config_load == NULL)
-        log_warn("configuration not validated: this build has no config loader", "file",
-                 f.config_file, NULL);
 
+    /* The engine owns the config from here on (and keeps it alive across reloads). */
+    max_body = cfg->api.max_body_bytes;
+    memset(&eo, 0, sizeof(eo));
+    eo.storage_path = f.storage_path;
+    eo.external_url = ext_url;
+    eo.config_file = f.config_file;
+    eng = engine_new(&eo, cfg, &err);
+    cfg = NULL;
+    if (eng == NULL || engine_start(eng, &err) < 0)
+        goto fail;
     memset(&ops, 0, sizeof(ops));
+    ops.ready = engine_ready;
+    ops.reload = engine_reload;
+    ops.post_alerts = engine_post_alerts;
+    ops.put_silence = engine_put_silence;
+    ops.expire_silence = engine_expire_silence;
+    ops.query_alerts = engine_query_alerts;
+    ops.query_groups = engine_query_groups;
+    ops.query_silences = engine_query_silences;
+    ops.get_silence = engine_get_silence;
+    ops.status = engine_status;
+    ops.receivers = engine_receivers;
+    ops.query_incidents = engine_query_incidents;
+    ops.get_incident = engine_get_incident;
+    ops.ack_incident = engine_ack_incident;
+    ops.ack_matching = engine_ack_matching;
+    ops.ack_page_context = engine_ack_page_context;
+    ops.ack_secret = engine_ack_secret;
+    ops.twilio_auth_token = engine_twilio_auth_token;
+    ops.sms_ack = engine_sms_ack;
     api.ops = &ops;
-    api.engine = NULL;
+    api.engine = eng;
+    api.external_url = ext_url;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
-    so.max_body_bytes = cfg != NULL ? cfg->api.max_body_bytes : 0;
+    so.route_prefix = f.route_prefix != NULL ? f.route_prefix : url_path(ext_url);
+    so.max_body_bytes = max_body;
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
@@ -329,11 +355,7 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (ops.reload == NULL) {
-                log_warn("reload requested but not available in this build", NULL);
-                continue;
-            }
-            if (ops.reload(api.engine, &err) < 0)
+            if (engine_reload(eng, &err) < 0)
                 log_error("reload failed", "source", "SIGHUP", "err", err.msg, NULL);
             else
                 log_info("config reloaded", "source", "SIGHUP", NULL);
@@ -343,7 +365,10 @@ int main(int argc, char **argv)
                  NULL);
         break;
     }
+    /* Stop accepting; the engine commits what is queued and answers the requests
+     * waiting on it; then the connection threads can finish. */
     http_server_quiesce(srv);
+    engine_stop(eng, STOP_TIMEOUT_MS);
     http_server_free(srv);
     srv = NULL;
     log_info("stopped", NULL);
@@ -354,8 +379,8 @@ fail:
     rc = 1;
 out:
     http_server_free(srv);
-    if (cfg != NULL && config_free != NULL)
-        config_free(cfg);
+    engine_free(eng);
+    config_free(cfg);
     free(ignored);
     return rc;
 }

@@ -581,9 +581,29 @@ int ld_matchers(struct ld *ld, const struct ynode *map, const char *prefix, cons
             if (pr->value->kind != YNODE_SCALAR)
                 return ld_fail(ld, pr->value, lp, "expected a regex string, got %s",
                                ynode_kind_name(pr->value));
-            if (push_matcher(ld, pr->value, lp, out, MATCH_RE, pr->key->value,
-                             ynode_is_null(pr->value) ? "" : pr->value->value) < 0)
-                return -1;
+            /* Alertmanager keeps match_re values anchored, "^(?:re)$", and prints them
+             * so in route keys (groupKey); the raw value is checked first so that an
+             * error shows what the user wrote. */
+            {
+                const char *raw = ynode_is_null(pr->value) ? "" : pr->value->value;
+                size_t alen = strlen(raw) + 8;
+                char *anch = malloc(alen);
+                int prc;
+
+                if (push_matcher(ld, pr->value, lp, out, MATCH_RE, pr->key->value, raw) < 0) {
+                    free(anch);
+                    return -1;
+                }
+                if (anch == NULL)
+                    return ld_fail(ld, pr->value, lp, "out of memory");
+                snprintf(anch, alen, "^(?:%s)$", raw);
+                matcher_release(&out->v[out->n - 1]);
+                out->n--;
+                prc = push_matcher(ld, pr->value, lp, out, MATCH_RE, pr->key->value, anch);
+                free(anch);
+                if (prc < 0)
+                    return -1;
+            }
         }
     }
     snprintf(k, sizeof(k), "%smatchers", prefix);

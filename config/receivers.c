@@ -170,9 +170,11 @@ int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, cons
             ld_str(ld, a, "type", sp, &out->authorization_type) < 0 ||
             ld_secret(ld, a, "credentials", sp, &out->bearer_token) < 0)
             return -1;
-        if (out->authorization_type != NULL && strcasecmp(out->authorization_type, "basic") == 0)
+        if (out->authorization_type != NULL && strcasecmp(out->authorization_type, "basic") == 0) {
+            path_key(sp, p, "authorization.type");
             return ld_fail(ld, ld_get(a, "type"), sp,
                            "authorization type cannot be set to \"basic\", use \"basic_auth\"");
+        }
     }
     if (ld_get(h, "bearer_token") != NULL || ld_get(h, "bearer_token_file") != NULL ||
         ld_get(h, "bearer_token_env") != NULL) {
@@ -203,6 +205,14 @@ int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, cons
         ld_duration(ld, h, "connect_timeout", p, &out->connect_timeout, NULL) < 0 ||
         ld_duration(ld, h, "timeout", p, &out->timeout, NULL) < 0)
         return -1;
+    if (out->connect_timeout <= 0) {
+        path_key(sp, p, "connect_timeout");
+        return ld_fail(ld, ld_get(h, "connect_timeout"), sp, "must be positive");
+    }
+    if (out->timeout <= 0) {
+        path_key(sp, p, "timeout");
+        return ld_fail(ld, ld_get(h, "timeout"), sp, "must be positive");
+    }
     return 0;
 }
 
@@ -445,6 +455,12 @@ static int ld_tmpl_map(struct ld *ld, const struct ynode *n, const char *key, co
         (*names)[i] = strdup(v->pairs[i].key->value);
         if ((*names)[i] == NULL)
             return ld_fail(ld, v, kp, "out of memory");
+        if (ynode_is_null(v->pairs[i].value)) {
+            char ip[CFG_PATH_MAX];
+
+            path_key(ip, kp, v->pairs[i].key->value);
+            return ld_fail(ld, v->pairs[i].key, ip, "missing value");
+        }
         if (ld_tmpl(ld, v, v->pairs[i].key->value, kp, &(*values)[i]) < 0)
             return -1;
     }

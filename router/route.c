@@ -96,6 +96,22 @@ int route_group_key(const struct route *r, const struct labels *group_labels, st
     return labels_format(group_labels, out);
 }
 
+int route_group_file_key(const struct route *r, const struct labels *group_labels, struct buf *out)
+{
+    bool twin = false;
+
+    if (route_group_key(r, group_labels, out) < 0)
+        return -1;
+    for (size_t i = 0; r->parent != NULL && i < r->parent->n_routes && !twin; i++) {
+        const struct route *s = &r->parent->routes[i];
+
+        twin = s != r && s->key != NULL && r->key != NULL && strcmp(s->key, r->key) == 0;
+    }
+    if (twin && buf_printf(out, "\x1f%zu", r->index) < 0)
+        return -1;
+    return 0;
+}
+
 const struct route *route_find_id(const struct route *root, const char *id)
 {
     if (root == NULL)

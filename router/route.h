@@ -55,4 +55,10 @@ int route_group_key(const struct route *r, const struct labels *group_labels, st
 /* Finds the route whose `id` is id in the tree under root, or NULL. */
 const struct route *route_find_id(const struct route *root, const char *id);
 
+/* The key the router files a group under: route_group_key(), plus "\x1f<index>" when
+ * an earlier or later sibling route has the same route key. Alertmanager keeps the
+ * groups of such routes apart (it maps groups per route) although their groupKeys
+ * are equal; this keeps them apart in the router's maps and in storage. */
+int route_group_file_key(const struct route *r, const struct labels *group_labels, struct buf *out);
+
 #endif

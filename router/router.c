@@ -110,6 +110,9 @@ void router_changes_clear(struct router *r)
     r->ch.n_groups = 0;
     r->ch.n_nflog = 0;
     r->ch.n_members = 0;
+    r->ch.n_incidents = 0;
+    r->ch.incident_seq = false;
+    umap_release(&r->ch_incidents);
     smap_release(&r->ch_members);
     umap_release(&r->ch_alerts);
     smap_release(&r->ch_silences);
@@ -160,6 +163,7 @@ void router_free(struct router *r)
     if (r == NULL)
         return;
     dispatch_drop_groups(r);
+    esc_release(r);
     free(r->heap);
     inhibit_release(r);
     for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it))
@@ -207,6 +211,7 @@ int router_set_config(struct router *r, const struct config *cfg, int64_t now, s
     r->cfg = cfg;
     if (inhibit_rebuild(r) < 0)
         rc = error_set(err, "out of memory");
+    r->reinserting = true;
     for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
         struct rentry *e = ue->val;
         if ((e->in_group_before || !alert_resolved_at(&e->a, now)) &&
@@ -214,6 +219,8 @@ int router_set_config(struct router *r, const struct config *cfg, int64_t now, s
             rc = error_set(err, "out of memory");
         e->in_group_before = false;
     }
+    r->reinserting = false;
+    esc_resolve_orphans(r, now, "its aggregation group went away in a config reload");
     return rc;
 }
 
@@ -376,7 +383,7 @@ int router_foreach_silence(const struct router *r, int64_t now,
 
 int router_tick(struct router *r, int64_t now, struct job_list *out, struct error *err)
 {
-    if (dispatch_flush_due(r, now, out) < 0)
+    if (dispatch_flush_due(r, now, out) < 0 || esc_tick(r, now, out) < 0)
         return error_set(err, "out of memory");
     if (now >= r->next_gc) {
         /* Each pass recomputes the earliest time something becomes collectable. */
@@ -386,6 +393,7 @@ int router_tick(struct router *r, int64_t now, struct job_list *out, struct erro
         if (silences_foreach(r->silences, now, silence_due_cb, r) < 0)
             router_gc_due(r, now + ROUTER_GC_INTERVAL);
         dispatch_gc_nflog(r, now);
+        esc_gc(r, now);
     }
     return 0;
 }
@@ -398,6 +406,8 @@ int64_t router_next_wakeup(const struct router *r)
         t = r->heap[0]->next_flush;
     if (r->next_gc < t)
         t = r->next_gc;
+    if (esc_next_wakeup(r) < t)
+        t = esc_next_wakeup(r);
     return t;
 }
 
@@ -772,7 +782,7 @@ int router_load_group(struct router *r, const char *route_id, const struct label
         goto nomem;
     if (!labels_equal(&gl, labels))
         goto out; /* group_by changed */
-    if (route_group_key(rt, &gl, &key) < 0)
+    if (route_group_file_key(rt, &gl, &key) < 0)
         goto nomem;
     g = smap_get(&r->groups, buf_str(&key));
     if (g == NULL) {
@@ -797,6 +807,7 @@ int router_load_group(struct router *r, const char *route_id, const struct label
         if (e != NULL && group_add(g, e) < 0)
             goto nomem;
     }
+    esc_group_created(r, g);
     goto out;
 nomem:
     rc = error_set(err, "out of memory");
@@ -809,6 +820,8 @@ out:
 int router_load_job(struct router *r, const struct notify_job *job, struct error *err)
 {
     struct flush_rec *f = umap_get(&r->flushes, job->flush_id);
+    const struct route *rt;
+    struct buf fk;
 
     if (job->group_key == NULL || job->receiver_name == NULL)
         return error_set(err, "job %llu without group key or receiver",
@@ -819,8 +832,15 @@ int router_load_job(struct router *r, const struct notify_job *job, struct error
         f = calloc(1, sizeof(*f));
         if (f == NULL)
             return error_set(err, "out of memory");
+        rt = route_find_id(r->cfg->root, job->route_id != NULL ? job->route_id : "");
+        /* Flushes are filed under the group's filing key, not the groupKey. */
+        buf_init(&fk, (size_t)1 << 30);
+        if (rt != NULL && route_group_file_key(rt, &job->group_labels, &fk) == 0)
+            f->group_key = buf_detach(&fk);
+        else
+            f->group_key = strdup(job->group_key);
+        buf_release(&fk);
         f->id = job->flush_id;
-        f->group_key = strdup(job->group_key);
         if (f->group_key == NULL || umap_put(&r->flushes, f->id, f) < 0) {
             flush_rec_free(f);
             return error_set(err, "out of memory");
@@ -842,7 +862,7 @@ static int in_its_group(struct router *r, const struct route *rt, const struct r
     int rc = -1;
 
     buf_init(&key, (size_t)1 << 30);
-    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_key(rt, &gl, &key) < 0)
+    if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_file_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
     rc = g != NULL && umap_get(&g->alerts, e->a.fingerprint) != NULL;
@@ -878,10 +898,13 @@ int router_load_done(struct router *r, int64_t now, struct error *err)
             else if (!in)
                 missing = true;
         }
+        r->reinserting = true;
         if (missing && rc == 0 && dispatch_insert(r, e, now) < 0)
             rc = -1;
+        r->reinserting = false;
     }
     route_list_release(&routes);
+    esc_resolve_orphans(r, now, "its aggregation group did not survive the restart");
     if (rc < 0)
         return error_set(err, "out of memory");
     return 0;

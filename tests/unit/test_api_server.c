@@ -187,6 +187,19 @@ static void test_split_listen_address(void **state)
         http_split_listen_address("[::1]9093", host, sizeof(host), port, sizeof(port), &err), -1);
 }
 
+static void test_strip_prefix(void **state)
+{
+    (void)state;
+    assert_string_equal(http_strip_prefix("", "/api/v2/alerts"), "/api/v2/alerts");
+    assert_string_equal(http_strip_prefix(NULL, "/x"), "/x");
+    assert_string_equal(http_strip_prefix("/", "/x"), "/x");
+    assert_string_equal(http_strip_prefix("/am", "/am/api/v2/alerts"), "/api/v2/alerts");
+    assert_string_equal(http_strip_prefix("/am/", "/am/-/ready"), "/-/ready");
+    assert_string_equal(http_strip_prefix("/am", "/am"), "/");
+    assert_null(http_strip_prefix("/am", "/amx/-/ready"));
+    assert_null(http_strip_prefix("/am", "/-/ready"));
+}
+
 static void test_query_get(void **state)
 {
     struct http_param q[] = {{"filter", "a=b"}, {"active", "false"}, {"filter", "c=d"}};
@@ -208,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_not_found_and_not_allowed),
         cmocka_unit_test(test_long_capture_does_not_match),
         cmocka_unit_test(test_split_listen_address),
+        cmocka_unit_test(test_strip_prefix),
         cmocka_unit_test(test_query_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,10 +198,11 @@ static void test_keys_and_ids(void **state)
     assert_int_equal(r->routes[0].matchers.n, 3);
     assert_string_equal(
         r->routes[0].routes[0].key,
-        "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/{service=~\"api.*\"}");
+        /* match_re values are anchored as Alertmanager keeps them (seen in its groupKeys). */
+        "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/{service=~\"^(?:api.*)$\"}");
     assert_string_equal(r->routes[0].routes[0].id,
                         "{}/{env=\"prod\",severity=~\"page|crit\",team=\"db\"}/"
-                        "{service=~\"api.*\"}/0");
+                        "{service=~\"^(?:api.*)$\"}/0");
     assert_string_equal(r->routes[1].key, "{}/{team=\"db\"}");
     assert_string_equal(r->routes[1].id, "{}/{team=\"db\"}/1");
     assert_string_equal(r->routes[2].key, "{}/{team=\"db\"}");
@@ -280,6 +281,10 @@ static void test_receivers_defaults(void **state)
     assert_true(nc->send_resolved);
     assert_string_equal(nc->url.value, "http://127.0.0.1:1/a");
     assert_string_equal(nc->http.basic_auth_username, "u"); /* global http_config */
+    assert_string_equal(nc->http.basic_auth_password.value, "p");
+    assert_int_equal(nc->http.connect_timeout, 5000);
+    assert_int_equal(nc->http.timeout, 30000);
+    assert_true(nc->http.follow_redirects);
     assert_string_equal(nc->file, "test.yml");
     assert_int_equal(nc->line, 13);
     nc = &r->configs[1];
@@ -576,6 +581,43 @@ static void test_yaml_features(void **state)
     config_free(cfg);
 }
 
+static void test_http_config(void **state)
+{
+    struct config *cfg =
+        load_ok("route: {receiver: r}\n"
+                "receivers:\n"
+                "  - name: r\n"
+                "    webhook_configs:\n"
+                "      - url: https://example.com/hook\n"
+                "        http_config:\n"
+                "          authorization: {credentials_file: secret_long.txt}\n"
+                "          tls_config: {ca_file: ca.pem, insecure_skip_verify: true}\n"
+                "          proxy_url: http://127.0.0.1:3128\n"
+                "          follow_redirects: false\n"
+                "          timeout: 10s\n"
+                "      - url: https://example.com/hook2\n"
+                "        http_config: {bearer_token: tok, connect_timeout: 1s}\n");
+    const struct http_config *h = &cfg->receivers[0].configs[0].http;
+    char want[2048];
+
+    (void)state;
+    assert_string_equal(h->authorization_type, "Bearer");
+    assert_string_equal(h->bearer_token.value, "0123456789abcdef0123456789abcdef\n");
+    snprintf(want, sizeof(want), "%s/ca.pem", fixture_dir);
+    assert_string_equal(h->tls_ca_file, want); /* relative to the config's directory */
+    assert_true(h->tls_insecure_skip_verify);
+    assert_string_equal(h->proxy_url, "http://127.0.0.1:3128");
+    assert_false(h->follow_redirects);
+    assert_int_equal(h->timeout, 10000);
+    assert_int_equal(h->connect_timeout, 5000);
+    h = &cfg->receivers[0].configs[1].http;
+    assert_string_equal(h->bearer_token.value, "tok");
+    assert_string_equal(h->authorization_type, "Bearer");
+    assert_int_equal(h->connect_timeout, 1000);
+    assert_int_equal(h->timeout, 30000);
+    config_free(cfg);
+}
+
 static void test_templates(void **state)
 {
     struct config *cfg =
@@ -605,6 +647,110 @@ static void test_templates(void **state)
     buf_release(&out);
     json_decref(ctx);
     config_free(cfg);
+}
+
+/* A config touching every section, for the mutation test. */
+static const char rich_config[] =
+    "global:\n"
+    "  resolve_timeout: 1m\n"
+    "  smtp_smarthost: 'h:25'\n"
+    "  smtp_from: a@b\n"
+    "  slack_api_url: http://127.0.0.1:1/s\n"
+    "  http_config: {basic_auth: {username: u, password: p}, timeout: 5s}\n"
+    "route:\n"
+    "  receiver: all\n"
+    "  group_by: ['...']\n"
+    "  routes:\n"
+    "    - matchers: ['a=\"b\"', 'c=~\"d|e\"']\n"
+    "      match: {x: y}\n"
+    "      match_re: {z: 'w.*'}\n"
+    "      escalation: p\n"
+    "      group_wait: 1s\n"
+    "      mute_time_intervals: [t]\n"
+    "      routes: [{continue: true, group_by: [q]}]\n"
+    "receivers:\n"
+    "  - name: all\n"
+    "    webhook_configs: [{url: 'http://127.0.0.1:1/h', max_alerts: 3}]\n"
+    "    slack_configs: [{channel: '#c', text: '{{#alerts}}{{status}}{{/alerts}}', fields: "
+    "[{title: t, value: v}]}]\n"
+    "    email_configs: [{to: 'x@y, z@w', headers: {Subject: s}}]\n"
+    "    pagerduty_configs: [{routing_key: k, details: {a: b}, links: [{href: h}]}]\n"
+    "    sms_configs: [{account_sid: A, auth_token: t, from: '+1', to: ['+2']}]\n"
+    "inhibit_rules:\n"
+    "  - {source_matchers: [a=b], target_match: {c: d}, equal: [e]}\n"
+    "time_intervals:\n"
+    "  - name: t\n"
+    "    time_intervals: [{times: [{start_time: '01:00', end_time: '02:00'}], weekdays: "
+    "['monday:friday'], days_of_month: ['1:-1'], months: [may], years: ['2026']}]\n"
+    "escalation_policies:\n"
+    "  - {name: p, repeat: 1, ack_timeout: 1h, steps: [{receivers: [all]}, {after: 1m, "
+    "receivers: [all]}]}\n"
+    "ack: {link_expiry: 1d, secret: 0123456789abcdef}\n"
+    "api: {max_body_bytes: 4096, tokens: [{name: t, token: 0123456789abcdef, scopes: [read]}]}\n"
+    "retention: {alerts: 1h, silences: 1h, incidents: 1d}\n";
+
+/* Mutated configs (bytes replaced, deleted, duplicated) must either load or fail with
+ * a positioned message, and never crash (the ASan build checks memory). */
+static void test_mutations(void **state)
+{
+    static const char alphabet[] = " :-[]{},'\"\n#&*!|>.0123456789abcxyz~";
+    const size_t len = sizeof(rich_config) - 1;
+    uint32_t seed = 12345;
+    char *text = malloc(2 * len + 1);
+    int loaded = 0;
+
+    (void)state;
+    assert_non_null(text);
+    {
+        struct config *cfg = load_ok(rich_config);
+
+        config_free(cfg);
+    }
+    for (int round = 0; round < 1500; round++) {
+        size_t n = len, muts;
+        struct config *cfg;
+        struct error err;
+
+        memcpy(text, rich_config, len);
+        seed = seed * 1103515245u + 12345u;
+        muts = 1 + (seed >> 16) % 3;
+        for (size_t k = 0; k < muts; k++) {
+            size_t pos;
+
+            seed = seed * 1103515245u + 12345u;
+            pos = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 16) % 3) {
+            case 0:
+                text[pos] = alphabet[(seed >> 4) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:
+                memmove(text + pos, text + pos + 1, n - pos - 1);
+                n--;
+                break;
+            default:
+                if (n + 8 <= 2 * len) {
+                    memmove(text + pos + 8, text + pos, n - pos);
+                    n += 8;
+                }
+                break;
+            }
+        }
+        text[n] = '\0';
+        error_clear(&err);
+        cfg = config_load_string(text, "m.yml", fixture_dir, &err);
+        if (cfg != NULL) {
+            loaded++;
+            config_free(cfg);
+            continue;
+        }
+        if (strncmp(err.msg, "m.yml:", 6) != 0 || strspn(err.msg + 6, "0123456789") == 0)
+            fail_msg("error without a position: %s\nfor:\n%s", err.msg, text);
+    }
+    free(text);
+    /* Some mutations are harmless (inside a string), most are not. */
+    assert_true(loaded > 0);
+    assert_true(loaded < 1500);
 }
 
 struct broken {
@@ -828,6 +974,29 @@ static const struct broken broken[] = {
      "r}]\n",
      "test.yml:2:18: global.pagerduty_url: \"events.pagerduty.com\" is not an http:// or "
      "https:// URL"},
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    email_configs:\n      - to: a@b\n"
+     "        from: c@d\n        smarthost: h:25\n        headers:\n          X-Foo:\n",
+     "test.yml:9:11: receivers[0].email_configs[0].headers.X-Foo: missing value"},
+    {"route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: http://x\n"
+     "        http_config:\n          authorization: {type: Basic, credentials: x}\n",
+     "test.yml:7:33: receivers[0].webhook_configs[0].http_config.authorization.type: "
+     "authorization "
+     "type cannot be set to \"basic\", use \"basic_auth\""},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\nteams: [teams_ok/teams/a_db.yml, "
+     "teams_ok/teams/a_db.yml]\n",
+     "FIXTURES/teams_ok/teams/a_db.yml:1:7: name: team name \"db\" is not unique (also in "
+     "FIXTURES/teams_ok/teams/a_db.yml)"},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals:\n  - name: t\n"
+     "    time_intervals: [{location: Europe/Berlin}]\n",
+     "test.yml:5:33: time_intervals[0].time_intervals[0].location: location \"Europe/Berlin\" "
+     "is not supported: use UTC or Local"},
+    {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals:\n  - name: t\n"
+     "    time_intervals: [{days_of_month: ['-3:5']}]\n",
+     "test.yml:5:39: time_intervals[0].time_intervals[0].days_of_month[0]: end day must be "
+     "negative if start day is negative"},
+    {"- a\n- b\n", "test.yml:1:1: expected a mapping, got a list"},
+    {"global:\n  http_config: {timeout: 0s}\nroute: {receiver: r}\nreceivers: [{name: r}]\n",
+     "test.yml:2:26: global.http_config.timeout: must be positive"},
 };
 
 /* Broken team files: the error names the team file and a path inside it. */
@@ -847,18 +1016,21 @@ static const struct broken broken_teams[] = {
      "FIXTURES/teams_bad/unknown_key.yml:3:1: inhibit_rules: unknown key"},
 };
 
-/* Replaces "FIXTURES" in want with the fixture directory. */
+/* Replaces every "FIXTURES" in want with the fixture directory. */
 static void expand(char *out, size_t outsz, const char *want)
 {
-    const char *f = strstr(want, "FIXTURES");
+    struct buf b;
+    const char *f;
 
-    int n;
-
-    if (f == NULL)
-        n = snprintf(out, outsz, "%s", want);
-    else
-        n = snprintf(out, outsz, "%.*s%s%s", (int)(f - want), want, fixture_dir, f + 8);
-    assert_true(n >= 0 && (size_t)n < outsz);
+    buf_init(&b, outsz - 1);
+    for (f = strstr(want, "FIXTURES"); f != NULL; f = strstr(want, "FIXTURES")) {
+        assert_int_equal(buf_append(&b, want, (size_t)(f - want)), 0);
+        assert_int_equal(buf_appends(&b, fixture_dir), 0);
+        want = f + 8;
+    }
+    assert_int_equal(buf_appends(&b, want), 0);
+    memcpy(out, buf_str(&b), b.len + 1);
+    buf_release(&b);
 }
 
 static void test_broken_configs(void **state)
@@ -947,6 +1119,8 @@ int main(void)
         cmocka_unit_test(test_inhibit_rules),
         cmocka_unit_test(test_yaml_features),
         cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_http_config),
+        cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_load_file_errors),
     };

@@ -708,9 +708,10 @@ static void test_with_loaded_config(void **state)
             assert_string_equal(jl.v[i]->group_key, "{}/{team=\"db\"}:{alertname=\"X\"}");
         } else {
             assert_string_equal(jl.v[i]->receiver_name, "web");
-            assert_string_equal(jl.v[i]->group_key,
-                                "{}/{service=~\"api|web\"}:{alertname=\"X\", service=\"api\", "
-                                "team=\"db\"}");
+            assert_string_equal(
+                jl.v[i]->group_key,
+                "{}/{service=~\"^(?:api|web)$\"}:{alertname=\"X\", service=\"api\", "
+                "team=\"db\"}");
         }
     }
     fx_ack_all(r, &jl, true, T0 + SEC);
