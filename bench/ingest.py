@@ -253,10 +253,14 @@ def render(results, args, am_bin, amr_bin, amr_note):
         mem_ratio = amr["rss_kib"] / am["rss_kib"]
         hwm_ratio = amr["hwm_kib"] / am["hwm_kib"]
         lat_ratio = amr["p99_ms"] / am["p99_ms"] if am["p99_ms"] > 0 else float("nan")
+        cpu_a = am["cpu_user_s"] + am["cpu_sys_s"]
+        cpu_b = amr["cpu_user_s"] + amr["cpu_sys_s"]
+        cpu_ratio = cpu_b / cpu_a if cpu_a > 0 else float("nan")
         lines += [f"Ratios amrouter / Alertmanager: ingest rate **{rate_ratio:.2f}x** "
                   f"(target >= 3x), RSS after ingest **{mem_ratio:.2f}** "
                   f"(target <= 0.33), peak RSS {hwm_ratio:.2f}, p99 latency "
-                  f"{lat_ratio:.2f}.", ""]
+                  f"{lat_ratio:.2f}, server CPU for the ingest {cpu_ratio:.2f} (less "
+                  f"sensitive to other load on the machine than the rate).", ""]
     errs = [r for r in (am, amr) if r and r["error_count"]]
     for r in errs:
         lines.append(f"{r['label']}: {r['error_count']} failed requests, first: "
