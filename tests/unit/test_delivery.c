@@ -103,7 +103,8 @@ static struct srv *srv_start(const int *statuses, int n)
     socklen_t al = sizeof(a);
 
     pthread_mutex_init(&s->mu, NULL);
-    memcpy(s->statuses, statuses, (size_t)n * sizeof(int));
+    if (n > 0)
+        memcpy(s->statuses, statuses, (size_t)n * sizeof(int));
     s->n_statuses = n;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&a, 0, sizeof(a));
