@@ -19,13 +19,24 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+    {"alerts", amctl_alerts, "list alerts (optionally matching MATCHERS)"},
+    {"send", amctl_send, "raise or resolve an alert: send alertname=X severity=page"},
+    {"silence", amctl_silence, "silences: silence add | ls | expire | import"},
+    {"incidents", amctl_incidents, "list open incidents (--all for resolved too)"},
+    {"incident", amctl_incident, "show one incident with its alerts and history"},
+    {"ack", amctl_ack, "acknowledge incidents by id or by MATCHERS"},
+    {"unack", amctl_unack, "take an acknowledgement back"},
+    {"status", amctl_status, "server version, uptime, cluster and config summary"},
     {"check-config", amctl_check_config, "validate config files and print a summary"},
     {"template", amctl_template, "render a mustache template (template render ...)"},
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: amctl [--url URL] [--token TOKEN] [-o table|json] COMMAND [ARGS]\n\n"
+    fputs("usage: amctl [--url URL] [--token TOKEN] [-o table|json] [--ca-file FILE]\n"
+          "             COMMAND [ARGS]\n\n"
+          "Global flags may also follow the command. Defaults: AMCTL_URL or\n"
+          "http://127.0.0.1:9093, AMCTL_TOKEN, AMCTL_CA_FILE.\n\n"
           "commands:\n",
           f);
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
@@ -45,6 +56,7 @@ static int take_global(struct amctl_global *g, int argc, char **argv, int *i)
         {"--token", offsetof(struct amctl_global, token)},
         {"--output", offsetof(struct amctl_global, output)},
         {"-o", offsetof(struct amctl_global, output)},
+        {"--ca-file", offsetof(struct amctl_global, ca_file)},
     };
     const char *a = argv[*i];
 
@@ -70,7 +82,7 @@ static int take_global(struct amctl_global *g, int argc, char **argv, int *i)
 
 int main(int argc, char **argv)
 {
-    struct amctl_global g = {NULL, NULL, "table"};
+    struct amctl_global g = {NULL, NULL, "table", NULL};
     char **rest = calloc((size_t)argc + 1, sizeof(*rest));
     int n = 0;
     int rc = 2;
@@ -81,6 +93,7 @@ int main(int argc, char **argv)
     if (g.url == NULL || g.url[0] == '\0')
         g.url = "http://127.0.0.1:9093";
     g.token = getenv("AMCTL_TOKEN");
+    g.ca_file = getenv("AMCTL_CA_FILE");
     for (int i = 1; i < argc; i++) {
         int t = take_global(&g, argc, argv, &i);
 

@@ -9,12 +9,22 @@
 #define AMR_AMCTL_H
 
 struct amctl_global {
-    const char *url;    /* --url, AMCTL_URL, default http://127.0.0.1:9093 */
-    const char *token;  /* --token, AMCTL_TOKEN */
-    const char *output; /* -o: "table" (default) or "json" */
+    const char *url;     /* --url, AMCTL_URL, default http://127.0.0.1:9093 */
+    const char *token;   /* --token, AMCTL_TOKEN */
+    const char *output;  /* -o: "table" (default) or "json" */
+    const char *ca_file; /* --ca-file, AMCTL_CA_FILE: CA bundle for https servers */
 };
 
 int amctl_template(const struct amctl_global *g, int argc, char **argv);
 int amctl_check_config(const struct amctl_global *g, int argc, char **argv);
+/* Server commands (cmd/amctl_<name>.c), talking to g->url through amctl_http.h. */
+int amctl_alerts(const struct amctl_global *g, int argc, char **argv);
+int amctl_send(const struct amctl_global *g, int argc, char **argv);
+int amctl_silence(const struct amctl_global *g, int argc, char **argv);
+int amctl_ack(const struct amctl_global *g, int argc, char **argv);
+int amctl_unack(const struct amctl_global *g, int argc, char **argv);
+int amctl_incidents(const struct amctl_global *g, int argc, char **argv);
+int amctl_incident(const struct amctl_global *g, int argc, char **argv);
+int amctl_status(const struct amctl_global *g, int argc, char **argv);
 
 #endif

@@ -8,8 +8,8 @@
  * unknown is a usage error (exit 2).
  *
  * Start-up order: flags, logging, the config (a bad one exits 1 before any
- * port is bound), the engine (storage), then the HTTP server; one log line
- * says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
+ * port is bound), the engine (opens and loads the storage, starts its
+ * threads), then the HTTP server; one log line says it started. SIGTERM/SIGINT: stop accepting, stop the engine (it commits
  * what is queued), exit 0. SIGHUP: reload the config; a bad one is logged and
  * the running one stays.
  *
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
     struct http_server *srv = NULL;
     struct engine *eng = NULL;
     struct engine_opts eo;
-    size_t max_body = 0;
+    size_t max_body;
     struct api_engine_ops ops;
     struct api api;
     struct http_server_opts so;
@@ -300,11 +300,9 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    memset(&ops, 0, sizeof(ops));
-    api.ops = &ops;
-    api.engine = NULL;
     /* The engine owns the config from here on (and keeps it alive across reloads). */
     max_body = cfg->api.max_body_bytes;
+    memset(&eo, 0, sizeof(eo));
     eo.storage_path = f.storage_path;
     eo.external_url = ext_url;
     eo.config_file = f.config_file;
@@ -312,6 +310,7 @@ int main(int argc, char **argv)
     cfg = NULL;
     if (eng == NULL || engine_start(eng, &err) < 0)
         goto fail;
+    memset(&ops, 0, sizeof(ops));
     ops.ready = engine_ready;
     ops.reload = engine_reload;
     ops.post_alerts = engine_post_alerts;
@@ -323,6 +322,7 @@ int main(int argc, char **argv)
     ops.get_silence = engine_get_silence;
     ops.status = engine_status;
     ops.receivers = engine_receivers;
+    api.ops = &ops;
     api.engine = eng;
 
     memset(&so, 0, sizeof(so));
@@ -346,11 +346,7 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (ops.reload == NULL) {
-                log_warn("reload requested but not available in this build", NULL);
-                continue;
-            }
-            if (ops.reload(api.engine, &err) < 0)
+            if (engine_reload(eng, &err) < 0)
                 log_error("reload failed", "source", "SIGHUP", "err", err.msg, NULL);
             else
                 log_info("config reloaded", "source", "SIGHUP", NULL);
@@ -360,6 +356,8 @@ int main(int argc, char **argv)
                  NULL);
         break;
     }
+    /* Stop accepting; the engine commits what is queued and answers the requests
+     * waiting on it; then the connection threads can finish. */
     http_server_quiesce(srv);
     engine_stop(eng, STOP_TIMEOUT_MS);
     http_server_free(srv);

@@ -205,6 +205,14 @@ int ld_http_config(struct ld *ld, const struct ynode *map, const char *key, cons
         ld_duration(ld, h, "connect_timeout", p, &out->connect_timeout, NULL) < 0 ||
         ld_duration(ld, h, "timeout", p, &out->timeout, NULL) < 0)
         return -1;
+    if (out->connect_timeout <= 0) {
+        path_key(sp, p, "connect_timeout");
+        return ld_fail(ld, ld_get(h, "connect_timeout"), sp, "must be positive");
+    }
+    if (out->timeout <= 0) {
+        path_key(sp, p, "timeout");
+        return ld_fail(ld, ld_get(h, "timeout"), sp, "must be positive");
+    }
     return 0;
 }
 

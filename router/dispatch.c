@@ -169,8 +169,9 @@ int group_add(struct rgroup *g, struct rentry *e)
     return 1;
 }
 
-static void group_delete(struct router *r, struct rgroup *g)
+static void group_delete(struct router *r, struct rgroup *g, int64_t now)
 {
+    esc_group_deleted(r, g, now);
     heap_remove(r, g);
     smap_del(&r->groups, g->key);
     router_touch_group(r, g->key);
@@ -217,6 +218,7 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
             group_free(r, g);
             goto out;
         }
+        esc_group_created(r, g);
     }
     added = group_add(g, e);
     if (added < 0)
@@ -225,6 +227,8 @@ static int insert_route(struct router *r, const struct route *rt, struct rentry 
         router_touch_group(r, g->key);
         router_touch_member(r, g->key, e->a.fingerprint);
     }
+    if (esc_alert_in_group(r, g, e, added == 1, now) < 0)
+        goto out;
     /* An alert that is already older than group_wait flushes the group at once,
      * but only before its first flush. */
     if (!g->has_flushed && e->a.starts_at + rt->group_wait < now && g->next_flush > now) {
@@ -427,6 +431,9 @@ void notify_job_free(struct notify_job *job)
     free(job->alerts);
     free(job->firing);
     free(job->resolved);
+    free(job->acked_by);
+    free(job->ack_via);
+    free(job->ack_comment);
     free(job);
 }
 
@@ -445,6 +452,13 @@ struct notify_job *notify_job_copy(const struct notify_job *src)
     j->n_alerts = 0;
     j->firing = NULL;
     j->resolved = NULL;
+    j->acked_by = NULL;
+    j->ack_via = NULL;
+    j->ack_comment = NULL;
+    if ((src->acked_by != NULL && (j->acked_by = strdup(src->acked_by)) == NULL) ||
+        (src->ack_via != NULL && (j->ack_via = strdup(src->ack_via)) == NULL) ||
+        (src->ack_comment != NULL && (j->ack_comment = strdup(src->ack_comment)) == NULL))
+        goto fail;
     j->group_key = strdup(src->group_key != NULL ? src->group_key : "");
     j->route_id = strdup(src->route_id != NULL ? src->route_id : "");
     j->receiver_name = strdup(src->receiver_name != NULL ? src->receiver_name : "");
@@ -569,7 +583,7 @@ static struct rentry **group_sorted(const struct rgroup *g, size_t *n)
 /* Removes, after a successful flush, the resolved alerts it saw that were not
  * updated since; deletes the group when it is empty. */
 static void flush_succeeded(struct router *r, const char *group_key, const struct fp_stamp *res,
-                            size_t n_res)
+                            size_t n_res, int64_t now)
 {
     struct rgroup *g = smap_get(&r->groups, group_key);
 
@@ -585,7 +599,7 @@ static void flush_succeeded(struct router *r, const char *group_key, const struc
         router_touch_member(r, g->key, res[i].fp);
     }
     if (g->alerts.n == 0)
-        group_delete(r, g);
+        group_delete(r, g, now);
 }
 
 struct flush_ctx {
@@ -608,10 +622,34 @@ static void flush_ctx_release(struct flush_ctx *c)
     free(c->res_fps);
 }
 
-static struct notify_job *make_job(struct router *r, struct rgroup *g, const struct flush_ctx *c,
-                                   size_t integ, bool send_resolved, int64_t now, uint64_t flush_id)
+static int job_set_incident(struct notify_job *j, const struct incident *inc,
+                            enum incident_notice notice)
 {
-    const struct receiver *rcv = g->route->receiver;
+    if (inc == NULL)
+        return 0;
+    j->incident_id = inc->id;
+    j->incident_generation = inc->generation;
+    j->incident_state = (int)inc->state;
+    j->incident_notice = (int)notice;
+    j->incident_step = inc->last_step;
+    j->incident_opened_at = inc->opened_at;
+    j->acked_at = inc->acked_at;
+    if (inc->state != INCIDENT_ACKNOWLEDGED)
+        return 0;
+    if (inc->acked_by != NULL && (j->acked_by = strdup(inc->acked_by)) == NULL)
+        return -1;
+    if (inc->ack_via != NULL && (j->ack_via = strdup(inc->ack_via)) == NULL)
+        return -1;
+    if (inc->ack_comment != NULL && (j->ack_comment = strdup(inc->ack_comment)) == NULL)
+        return -1;
+    return 0;
+}
+
+static struct notify_job *make_job(struct router *r, struct rgroup *g, const struct receiver *rcv,
+                                   const struct flush_ctx *c, size_t integ, bool send_resolved,
+                                   int64_t now, uint64_t flush_id, const struct incident *inc,
+                                   enum incident_notice notice)
+{
     struct notify_job *j = calloc(1, sizeof(*j));
     size_t n = 0;
 
@@ -636,7 +674,7 @@ static struct notify_job *make_job(struct router *r, struct rgroup *g, const str
     j->alerts = calloc(c->n_all > 0 ? c->n_all : 1, sizeof(*j->alerts));
     if (j->group_key == NULL || j->route_id == NULL || j->receiver_name == NULL ||
         j->firing == NULL || j->resolved == NULL || j->alerts == NULL ||
-        labels_copy(&j->group_labels, &g->labels) < 0)
+        labels_copy(&j->group_labels, &g->labels) < 0 || job_set_incident(j, inc, notice) < 0)
         goto fail;
     for (size_t i = 0; i < c->n_all; i++) {
         if (c->muted[i] || (!c->firing[i] && !send_resolved))
@@ -710,13 +748,163 @@ int dispatch_track_job(struct router *r, const struct notify_job *j, struct flus
     return 0;
 }
 
-static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct job_list *out)
+/* Snapshots g at now into c (AM's flush steps 1-2); f, when not NULL, records the
+ * resolved alerts the flush saw. *any_firing says whether an alert fires at all
+ * (muted or not). -1 on OOM. */
+static int ctx_build(struct router *r, struct rgroup *g, int64_t now, struct flush_ctx *c,
+                     struct flush_rec *f, bool *any_firing)
 {
-    const struct receiver *rcv = g->route->receiver;
+    bool time_muted;
+
+    memset(c, 0, sizeof(*c));
+    *any_firing = false;
+    c->all = group_sorted(g, &c->n_all);
+    c->firing = calloc(c->n_all + 1, sizeof(*c->firing));
+    c->muted = calloc(c->n_all + 1, sizeof(*c->muted));
+    c->fire_fps = malloc((c->n_all + 1) * sizeof(*c->fire_fps));
+    c->res_fps = malloc((c->n_all + 1) * sizeof(*c->res_fps));
+    if ((c->all == NULL && g->alerts.n > 0) || c->firing == NULL || c->muted == NULL ||
+        c->fire_fps == NULL || c->res_fps == NULL)
+        return -1;
+    if (f != NULL) {
+        f->resolved = malloc((c->n_all + 1) * sizeof(*f->resolved));
+        f->group_key = strdup(g->key);
+        if (f->resolved == NULL || f->group_key == NULL)
+            return -1;
+    }
+    time_muted = route_time_muted(r->cfg, g->route, now);
+    for (size_t i = 0; i < c->n_all; i++) {
+        const struct alert *a = &c->all[i]->a;
+        c->firing[i] = !alert_resolved_at(a, now);
+        if (c->firing[i])
+            *any_firing = true;
+        if (!c->firing[i] && f != NULL) {
+            f->resolved[f->n_resolved].fp = a->fingerprint;
+            f->resolved[f->n_resolved++].updated_at = a->updated_at;
+        }
+        /* MuteStage(inhibitor), time intervals (all or nothing), MuteStage(silencer). */
+        c->muted[i] = inhibit_mutes(r, &a->labels, now, NULL) || time_muted ||
+                      silences_mutes(r->silences, &a->labels, now);
+        if (c->muted[i])
+            continue;
+        if (c->firing[i])
+            c->fire_fps[c->n_fire++] = a->fingerprint;
+        else
+            c->res_fps[c->n_res++] = a->fingerprint;
+    }
+    qsort(c->fire_fps, c->n_fire, sizeof(uint64_t), cmp_u64);
+    qsort(c->res_fps, c->n_res, sizeof(uint64_t), cmp_u64);
+    return 0;
+}
+
+/* AM's flush step 3 for each target receiver (see enum emit_mode). */
+static int emit(struct router *r, struct rgroup *g, const struct flush_ctx *c, struct flush_rec *f,
+                int64_t now, struct job_list *out, const struct receiver *const *targets,
+                size_t n_targets, enum emit_mode mode, const struct incident *inc,
+                enum incident_notice notice, size_t *n_sent)
+{
+    /* An acknowledged incident gets no repeat_interval reminders, only changes. */
+    int64_t repeat = inc != NULL && inc->state == INCIDENT_ACKNOWLEDGED ? INT64_MAX / 4
+                                                                        : g->route->repeat_interval;
+
+    for (size_t t = 0; t < n_targets; t++) {
+        const struct receiver *rcv = targets[t];
+        bool sent = false;
+
+        /* Everything muted: the pipeline stops without error. */
+        for (size_t integ = 0; rcv != NULL && c->n_fire + c->n_res > 0 && integ < rcv->n_configs;
+             integ++) {
+            bool send_resolved = rcv->configs[integ].send_resolved;
+            char *key = nflog_key_make(g->group_key, rcv->name, integ);
+            struct notify_job *j;
+            struct pending_job *prev;
+
+            if (key == NULL)
+                return -1;
+            if (mode == EMIT_FLUSH) {
+                const struct nflog_entry *e = smap_get(&r->nflog, key);
+                if (!needs_update(e, c->fire_fps, c->n_fire, c->res_fps, c->n_res, send_resolved,
+                                  repeat, now)) {
+                    free(key);
+                    continue;
+                }
+                if (!send_resolved && c->n_fire == 0) {
+                    /* RetryStage reports only-resolved as notified; SetNotifiesStage logs it. */
+                    int w = nflog_write(r, key, g->group_key, rcv->name, integ, c->fire_fps,
+                                        c->n_fire, c->res_fps, c->n_res, now, now);
+                    free(key);
+                    if (w < 0)
+                        return -1;
+                    continue;
+                }
+            } else if (c->n_fire == 0) {
+                free(key);
+                continue;
+            }
+            j = make_job(r, g, rcv, c, integ, send_resolved, now, f != NULL ? f->id : 0, inc,
+                         notice);
+            if (j == NULL) {
+                free(key);
+                return -1;
+            }
+            if (mode != EMIT_NOTICE) {
+                prev = smap_get(&r->latest, key);
+                j->supersedes = prev != NULL ? prev->id : 0;
+            }
+            free(key);
+            if ((mode != EMIT_NOTICE && dispatch_track_job(r, j, f) < 0) ||
+                job_list_push(out, j) < 0) {
+                notify_job_free(j);
+                return -1;
+            }
+            sent = true;
+        }
+        if (sent && n_sent != NULL)
+            (*n_sent)++;
+    }
+    return 0;
+}
+
+int dispatch_emit(struct router *r, struct rgroup *g, int64_t now, struct job_list *out,
+                  const struct receiver *const *targets, size_t n_targets, enum emit_mode mode,
+                  const struct incident *inc, enum incident_notice notice, size_t *n_sent)
+{
     struct flush_ctx c;
     struct flush_rec *f = NULL;
-    bool time_muted;
+    bool any_firing;
     int rc = -1;
+
+    if (mode == EMIT_STEP) {
+        f = calloc(1, sizeof(*f));
+        if (f == NULL)
+            return -1;
+        f->id = ++r->last_flush_id;
+    }
+    if (ctx_build(r, g, now, &c, f, &any_firing) < 0 ||
+        emit(r, g, &c, f, now, out, targets, n_targets, mode, inc, notice, n_sent) < 0)
+        goto out;
+    /* A step flush with nothing sent removes nothing: the regular flushes do that. */
+    if (f != NULL && f->n_pending > 0) {
+        if (umap_put(&r->flushes, f->id, f) < 0)
+            goto out;
+        f = NULL;
+    }
+    rc = 0;
+out:
+    flush_rec_free(f);
+    flush_ctx_release(&c);
+    return rc;
+}
+
+static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct job_list *out)
+{
+    struct flush_ctx c;
+    struct flush_rec *f = NULL;
+    const struct receiver **targets = NULL;
+    size_t n_targets = 0;
+    struct incident *inc;
+    bool any_firing;
+    int rc = -1, erc = 0;
 
     memset(&c, 0, sizeof(c));
     g->has_flushed = true;
@@ -724,85 +912,20 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     heap_fix(r, g);
     router_touch_group(r, g->key);
     if (g->alerts.n == 0) {
-        group_delete(r, g);
+        group_delete(r, g, now);
         return 0;
     }
-    c.all = group_sorted(g, &c.n_all);
-    c.firing = calloc(c.n_all, sizeof(*c.firing));
-    c.muted = calloc(c.n_all, sizeof(*c.muted));
-    c.fire_fps = malloc(c.n_all * sizeof(*c.fire_fps));
-    c.res_fps = malloc(c.n_all * sizeof(*c.res_fps));
     f = calloc(1, sizeof(*f));
-    if (c.all == NULL || c.firing == NULL || c.muted == NULL || c.fire_fps == NULL ||
-        c.res_fps == NULL || f == NULL)
-        goto out;
-    f->resolved = malloc(c.n_all * sizeof(*f->resolved));
-    f->group_key = strdup(g->key);
-    if (f->resolved == NULL || f->group_key == NULL)
+    if (f == NULL || ctx_build(r, g, now, &c, f, &any_firing) < 0)
         goto out;
     f->id = ++r->last_flush_id;
-    time_muted = route_time_muted(r->cfg, g->route, now);
-    for (size_t i = 0; i < c.n_all; i++) {
-        const struct alert *a = &c.all[i]->a;
-        c.firing[i] = !alert_resolved_at(a, now);
-        if (!c.firing[i]) {
-            f->resolved[f->n_resolved].fp = a->fingerprint;
-            f->resolved[f->n_resolved++].updated_at = a->updated_at;
-        }
-        /* MuteStage(inhibitor), time intervals (all or nothing), MuteStage(silencer). */
-        c.muted[i] = inhibit_mutes(r, &a->labels, now, NULL) || time_muted ||
-                     silences_mutes(r->silences, &a->labels, now);
-        if (c.muted[i])
-            continue;
-        if (c.firing[i])
-            c.fire_fps[c.n_fire++] = a->fingerprint;
-        else
-            c.res_fps[c.n_res++] = a->fingerprint;
-    }
-    qsort(c.fire_fps, c.n_fire, sizeof(uint64_t), cmp_u64);
-    qsort(c.res_fps, c.n_res, sizeof(uint64_t), cmp_u64);
-
-    /* Everything muted: the pipeline stops without error. */
-    for (size_t integ = 0; c.n_fire + c.n_res > 0 && rcv != NULL && integ < rcv->n_configs;
-         integ++) {
-        bool send_resolved = rcv->configs[integ].send_resolved;
-        char *key = nflog_key_make(g->group_key, rcv->name, integ);
-        const struct nflog_entry *e;
-        struct notify_job *j;
-        struct pending_job *prev;
-
-        if (key == NULL)
-            goto out;
-        e = smap_get(&r->nflog, key);
-        if (!needs_update(e, c.fire_fps, c.n_fire, c.res_fps, c.n_res, send_resolved,
-                          g->route->repeat_interval, now)) {
-            free(key);
-            continue;
-        }
-        if (!send_resolved && c.n_fire == 0) {
-            /* RetryStage reports only-resolved as notified; SetNotifiesStage logs it. */
-            int w = nflog_write(r, key, g->group_key, rcv->name, integ, c.fire_fps, c.n_fire,
-                                c.res_fps, c.n_res, now, now);
-            free(key);
-            if (w < 0)
-                goto out;
-            continue;
-        }
-        j = make_job(r, g, &c, integ, send_resolved, now, f->id);
-        if (j == NULL) {
-            free(key);
-            goto out;
-        }
-        prev = smap_get(&r->latest, key);
-        j->supersedes = prev != NULL ? prev->id : 0;
-        free(key);
-        if (dispatch_track_job(r, j, f) < 0 || job_list_push(out, j) < 0) {
-            notify_job_free(j);
-            goto out;
-        }
-    }
+    inc = esc_before_flush(r, g, any_firing, now, &erc);
+    if (erc < 0 || esc_flush_targets(r, g, inc, &targets, &n_targets) < 0)
+        goto out;
+    if (emit(r, g, &c, f, now, out, targets, n_targets, EMIT_FLUSH, inc, NOTICE_UPDATE, NULL) < 0)
+        goto out;
     if (f->n_pending == 0) {
-        flush_succeeded(r, f->group_key, f->resolved, f->n_resolved);
+        flush_succeeded(r, f->group_key, f->resolved, f->n_resolved, now);
         flush_rec_free(f);
     } else if (umap_put(&r->flushes, f->id, f) < 0) {
         goto out;
@@ -810,6 +933,7 @@ static int flush_group(struct router *r, struct rgroup *g, int64_t now, struct j
     f = NULL;
     rc = 0;
 out:
+    free(targets);
     flush_rec_free(f);
     flush_ctx_release(&c);
     return rc;
@@ -851,7 +975,7 @@ int router_notify_result(struct router *r, uint64_t job_id, bool ok, int64_t now
         if (--f->n_pending == 0) {
             umap_del(&r->flushes, f->id);
             if (!f->failed)
-                flush_succeeded(r, f->group_key, f->resolved, f->n_resolved);
+                flush_succeeded(r, f->group_key, f->resolved, f->n_resolved, now);
             flush_rec_free(f);
         }
     }

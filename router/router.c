@@ -110,6 +110,9 @@ void router_changes_clear(struct router *r)
     r->ch.n_groups = 0;
     r->ch.n_nflog = 0;
     r->ch.n_members = 0;
+    r->ch.n_incidents = 0;
+    r->ch.incident_seq = false;
+    umap_release(&r->ch_incidents);
     smap_release(&r->ch_members);
     umap_release(&r->ch_alerts);
     smap_release(&r->ch_silences);
@@ -160,6 +163,7 @@ void router_free(struct router *r)
     if (r == NULL)
         return;
     dispatch_drop_groups(r);
+    esc_release(r);
     free(r->heap);
     inhibit_release(r);
     for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it))
@@ -207,6 +211,7 @@ int router_set_config(struct router *r, const struct config *cfg, int64_t now, s
     r->cfg = cfg;
     if (inhibit_rebuild(r) < 0)
         rc = error_set(err, "out of memory");
+    r->reinserting = true;
     for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
         struct rentry *e = ue->val;
         if ((e->in_group_before || !alert_resolved_at(&e->a, now)) &&
@@ -214,6 +219,8 @@ int router_set_config(struct router *r, const struct config *cfg, int64_t now, s
             rc = error_set(err, "out of memory");
         e->in_group_before = false;
     }
+    r->reinserting = false;
+    esc_resolve_orphans(r, now, "its aggregation group went away in a config reload");
     return rc;
 }
 
@@ -376,7 +383,7 @@ int router_foreach_silence(const struct router *r, int64_t now,
 
 int router_tick(struct router *r, int64_t now, struct job_list *out, struct error *err)
 {
-    if (dispatch_flush_due(r, now, out) < 0)
+    if (dispatch_flush_due(r, now, out) < 0 || esc_tick(r, now, out) < 0)
         return error_set(err, "out of memory");
     if (now >= r->next_gc) {
         /* Each pass recomputes the earliest time something becomes collectable. */
@@ -386,6 +393,7 @@ int router_tick(struct router *r, int64_t now, struct job_list *out, struct erro
         if (silences_foreach(r->silences, now, silence_due_cb, r) < 0)
             router_gc_due(r, now + ROUTER_GC_INTERVAL);
         dispatch_gc_nflog(r, now);
+        esc_gc(r, now);
     }
     return 0;
 }
@@ -398,6 +406,8 @@ int64_t router_next_wakeup(const struct router *r)
         t = r->heap[0]->next_flush;
     if (r->next_gc < t)
         t = r->next_gc;
+    if (esc_next_wakeup(r) < t)
+        t = esc_next_wakeup(r);
     return t;
 }
 
@@ -797,6 +807,7 @@ int router_load_group(struct router *r, const char *route_id, const struct label
         if (e != NULL && group_add(g, e) < 0)
             goto nomem;
     }
+    esc_group_created(r, g);
     goto out;
 nomem:
     rc = error_set(err, "out of memory");
@@ -887,10 +898,13 @@ int router_load_done(struct router *r, int64_t now, struct error *err)
             else if (!in)
                 missing = true;
         }
+        r->reinserting = true;
         if (missing && rc == 0 && dispatch_insert(r, e, now) < 0)
             rc = -1;
+        r->reinserting = false;
     }
     route_list_release(&routes);
+    esc_resolve_orphans(r, now, "its aggregation group did not survive the restart");
     if (rc < 0)
         return error_set(err, "out of memory");
     return 0;

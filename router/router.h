@@ -57,8 +57,23 @@
  * read the current values with the getters, a NULL getter result means
  * "deleted"). router_load_* restore the state at start-up.
  *
- * Incidents (issue 6): a group carries an incident id (router_group_set_incident),
- * copied into its jobs and persisted with the group; nothing else yet.
+ * Incidents (issue 6, router/escalation.c): every aggregation group's life from
+ * its first firing alert until a flush finds none firing is an incident with a
+ * never-reused numeric id (router/incident.h). On a route with an escalation
+ * policy the policy's steps decide who hears about it: each step is reached at
+ * its deadline (absolute, persisted) and notifies its receivers once, the
+ * group's later flushes go to the receivers reached so far; a receiver set on
+ * the same route is an extra step at 0 s; an inherited receiver is not used.
+ * No step is reached before the group's first flush (group_wait). On a plain
+ * route the route's receiver is notified exactly as Alertmanager would.
+ * Acknowledging stops the steps, suppresses repeat_interval reminders and sends
+ * an ack notice (a job with incident_notice NOTICE_ACK) to every integration of
+ * every receiver reached; unack or a lapsed ack_timeout sends NOTICE_UNACK
+ * notices and restarts from the step after the last one reached, keeping the
+ * gap between them; a new firing alert joining an acknowledged incident
+ * re-opens it when the policy says reopen_on_new_alert (default). Repeat runs
+ * of the steps start `period` after the previous run, period = the last step's
+ * after plus the gap before it (at least 1 s).
  *
  * Delivery contract: every job handed out must eventually be reported once with
  * router_notify_result (ok or not; a dropped superseded job counts as failed),
@@ -69,6 +84,7 @@
 
 #include "core/alert.h"
 #include "core/labels.h"
+#include "router/incident.h"
 #include "router/silence.h"
 
 #include <stdbool.h>
@@ -168,7 +184,17 @@ struct notify_job {
     int64_t created_at;     /* the flush time */
     int64_t group_interval; /* retry budget: AM gives a flush until the next one */
     int64_t repeat_interval;
-    uint64_t incident_id; /* issue 6; 0 = none */
+    /* issue 6: the incident as it was when the job was made (all 0/NULL when none) */
+    uint64_t incident_id;
+    uint64_t incident_generation; /* stale when it differs (router_job_stale) */
+    int incident_state;           /* enum incident_state */
+    int incident_notice;          /* enum incident_notice: why the job exists */
+    int incident_step;            /* last step reached, 1-based; 0 = none */
+    int64_t incident_opened_at;
+    char *acked_by; /* set while acknowledged */
+    char *ack_via;
+    char *ack_comment;
+    int64_t acked_at;
 };
 
 void notify_job_free(struct notify_job *job);
@@ -320,6 +346,9 @@ struct router_member_change {
 };
 
 struct router_changes {
+    uint64_t *incidents; /* ids -> router_get_incident (NULL = deleted) */
+    size_t n_incidents;
+    bool incident_seq; /* router_last_incident_id changed: persist it */
     uint64_t *alerts;
     size_t n_alerts;
     char **silences;
@@ -338,11 +367,78 @@ bool router_group_has_alert(const struct router *r, const char *key, uint64_t fi
 const struct router_changes *router_changes(const struct router *r);
 void router_changes_clear(struct router *r);
 
+/* ------------------------------------------------------------------ incidents (issue 6) */
+
+/* Who acknowledges (or unacknowledges), how and why. Strings are copied. */
+struct ack_in {
+    const char *by;      /* NULL = "unknown" */
+    const char *via;     /* "api", "amctl", "web", "sms"; NULL = "api" */
+    const char *comment; /* may be NULL */
+};
+
+enum ack_result {
+    ACK_DONE = 0,      /* the state changed */
+    ACK_UNCHANGED = 1, /* already acknowledged (ack) / not acknowledged (unack) */
+    ACK_NOT_FOUND = 2,
+    ACK_RESOLVED = 3, /* a resolved incident cannot be acknowledged or unacknowledged */
+};
+
+/* Acknowledges incident id at now: stops its escalation, records who/how/why,
+ * starts ack_timeout, and appends NOTICE_ACK jobs for every receiver reached to
+ * out. Returns an enum ack_result, or -1 with err when memory runs out. */
+int router_ack_incident(struct router *r, uint64_t id, const struct ack_in *in, int64_t now,
+                        struct job_list *out, struct error *err);
+/* Takes an acknowledgement back: the incident fires again, NOTICE_UNACK jobs go to
+ * every receiver reached and escalation restarts from the step after the last one
+ * reached. Returns an enum ack_result, or -1 on OOM. */
+int router_unack_incident(struct router *r, uint64_t id, const struct ack_in *in, int64_t now,
+                          struct job_list *out, struct error *err);
+/* Acknowledges every open incident with a current alert matching all of m. The ids
+ * acknowledged now and those already acknowledged are appended to the malloc'd
+ * arrays *acked / *already (the caller frees them, also on failure). -1 on OOM. */
+int router_ack_matching(struct router *r, const struct matchers *m, const struct ack_in *in,
+                        int64_t now, struct job_list *out, uint64_t **acked, size_t *n_acked,
+                        uint64_t **already, size_t *n_already, struct error *err);
+
+/* The incident, or NULL. Valid until the next call that changes the router. */
+const struct incident *router_get_incident(const struct router *r, uint64_t id);
+/* Calls fn for every incident kept, newest (highest id) first; stops on fn's
+ * non-zero return, which it returns. -1 on OOM. */
+int router_foreach_incident(const struct router *r,
+                            int (*fn)(void *ctx, const struct incident *inc), void *ctx);
+size_t router_incident_count(const struct router *r);
+/* True when one of the incident's current alerts (or, once its group is gone, its
+ * group labels) matches all of m. An empty m matches. */
+bool router_incident_matches(const struct router *r, const struct incident *inc,
+                             const struct matchers *m);
+/* The group's current alerts when the group still belongs to the incident
+ * (release with group_view_release): 1 found, 0 none, -1 OOM. */
+int router_incident_group(const struct router *r, const struct incident *inc,
+                          struct group_view *out);
+/* True when phone (E.164, as written in sms_configs `to`) was paged for the
+ * incident: an SMS integration of a receiver it reached sends to it. */
+bool router_incident_paged(const struct router *r, uint64_t id, const char *phone);
+/* True when the job was made for an escalation generation that an ack or unack
+ * has since replaced (a step or update made before an ack): the delivery should
+ * drop it (report it as failed) rather than page someone after the ack. */
+bool router_job_stale(const struct router *r, const struct notify_job *job);
+/* The highest incident id ever given out (persist it when ch.incident_seq). */
+uint64_t router_last_incident_id(const struct router *r);
+
 /* ------------------------------------------------------------------ restore at start-up */
 
 /* Call these on a fresh router (after router_new on the current config), in this
- * order: alerts, silences, nflog, groups, jobs, then router_load_done. They do
- * not record changes. */
+ * order: incident sequence and incidents, alerts, silences, nflog, groups, jobs,
+ * then router_load_done. They do not record changes. */
+
+/* Restores the counter ids are given from (ids never repeat, also after resolved
+ * incidents were deleted). */
+void router_load_incident_seq(struct router *r, uint64_t last_id);
+/* Takes ownership of inc (also on failure). Open incidents re-attach to their group
+ * by group key; a step that fell due while down is sent once at the next tick after
+ * the group's restore. An open incident whose group is gone after router_load_done
+ * is resolved then. */
+int router_load_incident(struct router *r, struct incident *inc, struct error *err);
 
 /* Takes ownership of *a's contents (stored as it is, no defaults, no dispatch). */
 int router_load_alert(struct router *r, struct alert *a, struct error *err);

@@ -87,11 +87,21 @@ struct router {
     struct route_list scratch;
     bool loading; /* restore in progress: no change log */
 
+    /* incidents (escalation.c) */
+    struct umap incidents;      /* id -> struct incident * (open and resolved) */
+    struct smap open_incidents; /* group key -> struct incident * (firing or acknowledged) */
+    struct incident **iheap;    /* min-heap on incident->due */
+    size_t iheap_n, iheap_cap;
+    uint64_t last_incident_id;
+    bool reinserting; /* reload/restore re-dispatch: alerts re-joining do not re-open */
+
     /* change log */
     struct router_changes ch;
     size_t cap_alerts, cap_silences, cap_groups, cap_nflog, cap_members;
     struct umap ch_alerts;
     struct smap ch_silences, ch_groups, ch_nflog, ch_members;
+    struct umap ch_incidents;
+    size_t cap_incidents;
 };
 
 #define ROUTER_GC_INTERVAL ((int64_t)60 * 1000)
@@ -125,6 +135,44 @@ int alert_slice_cmp(const struct alert *a, const struct alert *b);
 void dispatch_gc_nflog(struct router *r, int64_t now);
 /* Registers an outstanding job; counts it in f when f is not NULL. */
 int dispatch_track_job(struct router *r, const struct notify_job *j, struct flush_rec *f);
+
+/* escalation.c */
+void router_touch_incident(struct router *r, uint64_t id);
+/* A new group: re-attaches the open incident of its key (reload, restore). */
+void esc_group_created(struct router *r, struct rgroup *g);
+/* Alert e is in group g (joined says it just joined): opens an incident when e
+ * fires and none is open, re-opens an acknowledged one. -1 on OOM. */
+int esc_alert_in_group(struct router *r, struct rgroup *g, const struct rentry *e, bool joined,
+                       int64_t now);
+/* Before a regular flush of g: resolves its incident when nothing fires, else
+ * reaches the steps that are due. Returns the group's incident (NULL when none). */
+struct incident *esc_before_flush(struct router *r, struct rgroup *g, bool any_firing, int64_t now,
+                                  int *rc);
+/* The receivers a regular flush of g notifies: the route's receiver on a plain
+ * route, else the receivers the incident reached. *v is malloc'd (free it). */
+int esc_flush_targets(struct router *r, const struct rgroup *g, const struct incident *inc,
+                      const struct receiver ***v, size_t *n);
+/* The group is being deleted: its open incident resolves. */
+void esc_group_deleted(struct router *r, struct rgroup *g, int64_t now);
+/* Runs the incident timers due at now (steps, ack_timeout). -1 on OOM. */
+int esc_tick(struct router *r, int64_t now, struct job_list *out);
+int64_t esc_next_wakeup(const struct router *r);
+/* Resolves open incidents whose group is gone (after a reload or restore). */
+void esc_resolve_orphans(struct router *r, int64_t now, const char *why);
+void esc_gc(struct router *r, int64_t now);
+void esc_release(struct router *r);
+
+/* dispatch.c, for escalation.c */
+enum emit_mode {
+    EMIT_FLUSH,  /* a regular flush: nflog dedup, tracked jobs */
+    EMIT_STEP,   /* an escalation step: sent whenever something unmuted fires; tracked */
+    EMIT_NOTICE, /* an ack/unack notice: sent whenever something unmuted fires; untracked */
+};
+/* Makes the jobs of g for the given receivers (see enum emit_mode), stamped with
+ * inc and notice; *n_sent (may be NULL) counts receivers that got a job. -1 on OOM. */
+int dispatch_emit(struct router *r, struct rgroup *g, int64_t now, struct job_list *out,
+                  const struct receiver *const *targets, size_t n_targets, enum emit_mode mode,
+                  const struct incident *inc, enum incident_notice notice, size_t *n_sent);
 
 /* inhibit.c */
 int inhibit_rebuild(struct router *r);

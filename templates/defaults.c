@@ -9,6 +9,7 @@
  */
 #include "templates/defaults.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <pthread.h>
@@ -59,6 +60,18 @@ static int load_default(void *data, const char *name, char **source, char **orig
 
     (void)data;
     (void)origin;
+    if (strcmp(name, MUSTACHE_LIST_PARTIALS) == 0) {
+        struct buf b;
+
+        buf_init(&b, 1 << 20);
+        for (unsigned i = 0; i < default_templates_count; i++)
+            if (buf_printf(&b, "%s\n", default_templates[i].name) < 0) {
+                buf_release(&b);
+                return error_set(err, "out of memory");
+            }
+        *source = buf_detach(&b);
+        return *source ? 0 : error_set(err, "out of memory");
+    }
     if (s == NULL)
         return 1;
     *source = strdup(s);

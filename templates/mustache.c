@@ -19,6 +19,9 @@
  *      arena per template (adjacent text on one line is merged).
  * Partials and parents are looked up by name in the set being compiled and
  * loaded (once each) through the caller's loader, so recursion terminates.
+ * A dynamic partial ({{>*name}}) is found by name at render time among the
+ * set's templates; when one is used, everything the loader lists
+ * (MUSTACHE_LIST_PARTIALS) is compiled into the set as well.
  *
  * Rendering walks the tree with a context stack of json_t pointers and a
  * linked list of parent frames (the overrides in force). Block overrides are
@@ -34,6 +37,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -73,6 +77,7 @@ struct tok {
     bool dropped;
     bool standalone;
     bool bol;
+    bool dynamic; /* PARTIAL {{>*name}}: the partial's name is the value of name */
 };
 
 enum node_kind {
@@ -92,6 +97,7 @@ struct node {
     uint8_t kind;
     bool bol;
     bool standalone;
+    bool dynamic;              /* PARTIAL: off/len are a context name giving the partial's name */
     uint32_t next;             /* next sibling or NONE */
     uint32_t child;            /* first child or NONE */
     uint32_t off;              /* TEXT: text; VAR/RAW/SECTION/INVERTED: first of the NUL-separated
@@ -120,6 +126,11 @@ struct mtpl {
 struct mustache {
     struct mtpl **tpls; /* tpls[0] is the main template */
     size_t n, cap;
+    /* The first {{>*name}} seen, if any: every partial the loader lists is then
+     * compiled too, so the render can find them by name. */
+    bool dynamic;
+    const char *dyn_origin;
+    int dyn_line, dyn_col;
 };
 
 struct parser {
@@ -447,15 +458,20 @@ static int tokenize(struct parser *p)
             return -1;
         t->line = line;
         t->col = col;
+        if (kind == T_PARTIAL && t->s < t->e && p->src[t->s] == '*') {
+            /* {{>*name}}: the partial named by the value of `name`. */
+            t->dynamic = true;
+            t->s++;
+            trim(p->src, &t->s, &t->e);
+        }
         if (kind != T_COMMENT) {
             bool dotted = kind == T_VAR || kind == T_RAW || kind == T_SECTION ||
-                          kind == T_INVERTED || kind == T_CLOSE;
+                          kind == T_INVERTED || kind == T_CLOSE || t->dynamic;
 
             if (check_name(p, t, dotted) < 0)
                 return -1;
-            if ((kind == T_PARTIAL || kind == T_PARENT) && p->src[t->s] == '*')
-                return perr(p, line, col, "dynamic partial names (%s*) are not supported",
-                            kind_sigil(kind));
+            if (kind == T_PARENT && p->src[t->s] == '*')
+                return perr(p, line, col, "dynamic parent names ({{<*name}}) are not supported");
         }
         pos = end;
     }
@@ -857,7 +873,27 @@ static int set_add(struct mustache *m, struct mtpl *t)
     return 0;
 }
 
-/* The set's template named name (created, still to be compiled, on first use). */
+/* The set's template named name, created (still to be compiled) on first use and
+ * remembering where it was first referenced. NULL when memory runs out. */
+static struct mtpl *set_ref(struct mustache *set, const char *name, const char *ref_origin,
+                            int line, int col)
+{
+    struct mtpl *x;
+
+    for (size_t i = 1; i < set->n; i++)
+        if (strcmp(set->tpls[i]->name, name) == 0)
+            return set->tpls[i];
+    x = tpl_new(name);
+    if (x == NULL || set_add(set, x) < 0) {
+        tpl_free(x);
+        return NULL;
+    }
+    x->ref_origin = ref_origin;
+    x->ref_line = line;
+    x->ref_col = col;
+    return x;
+}
+
 static struct mtpl *partial_ref(struct parser *p, const struct tok *t)
 {
     char name[512];
@@ -870,18 +906,9 @@ static struct mtpl *partial_ref(struct parser *p, const struct tok *t)
     }
     memcpy(name, p->src + t->s, n);
     name[n] = '\0';
-    for (size_t i = 1; i < p->set->n; i++)
-        if (strcmp(p->set->tpls[i]->name, name) == 0)
-            return p->set->tpls[i];
-    x = tpl_new(name);
-    if (x == NULL || set_add(p->set, x) < 0) {
-        tpl_free(x);
+    x = set_ref(p->set, name, p->tpl->origin, t->line, t->col);
+    if (x == NULL)
         error_set(p->err, "%s: out of memory", p->origin);
-        return NULL;
-    }
-    x->ref_origin = p->tpl->origin;
-    x->ref_line = t->line;
-    x->ref_col = t->col;
     return x;
 }
 
@@ -1004,6 +1031,19 @@ static int build(struct parser *p)
             if (t->kind == T_BLOCK) {
                 if (arena_add(p, p->src + t->s, t->e - t->s, true, &off) < 0)
                     return -1;
+            } else if (t->dynamic) {
+                uint32_t np = 0;
+
+                if (add_name(p, t, &off, &np) < 0)
+                    return -1;
+                tpl->nodes[idx].dynamic = true;
+                tpl->nodes[idx].len = np;
+                if (!p->set->dynamic) {
+                    p->set->dynamic = true;
+                    p->set->dyn_origin = tpl->origin;
+                    p->set->dyn_line = t->line;
+                    p->set->dyn_col = t->col;
+                }
             } else {
                 ref = partial_ref(p, t);
                 if (ref == NULL)
@@ -1088,6 +1128,37 @@ const char *mustache_name(const struct mustache *m)
     return m->tpls[0]->origin;
 }
 
+/* Adds every partial the loader lists (load(data, "*", ...), see mustache.h) to the set,
+ * for {{>*name}}. A loader that cannot list leaves the set as it is. */
+static int list_partials(struct mustache *m, const struct mustache_loader *l, struct error *err)
+{
+    char *list = NULL, *origin = NULL;
+    struct error lerr;
+    int rc;
+
+    error_clear(&lerr);
+    rc = l->load(l->data, MUSTACHE_LIST_PARTIALS, &list, &origin, &lerr);
+    free(origin);
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        return error_set(err, "%s:%d:%d: listing partials for a dynamic name: %s", m->dyn_origin,
+                         m->dyn_line, m->dyn_col, lerr.msg);
+    for (char *line = list; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+
+        if (nl != NULL)
+            *nl = '\0';
+        if (*line != '\0' && set_ref(m, line, m->dyn_origin, m->dyn_line, m->dyn_col) == NULL) {
+            free(list);
+            return error_set(err, "out of memory");
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(list);
+    return 0;
+}
+
 struct mustache *mustache_compile(const char *source, const char *name,
                                   const struct mustache_options *opts, struct error *err)
 {
@@ -1095,6 +1166,7 @@ struct mustache *mustache_compile(const char *source, const char *name,
     struct mtpl *main_tpl = NULL;
     const struct mustache_loader *loader = opts ? opts->loader : NULL;
     unsigned flags = opts ? opts->flags : 0;
+    bool listed = false;
 
     if (name == NULL)
         name = "template";
@@ -1110,12 +1182,21 @@ struct mustache *mustache_compile(const char *source, const char *name,
     }
     if (compile_one(m, main_tpl, source, opts, err) < 0)
         goto fail;
-    /* Partials referenced so far; compiling one may append more. */
-    for (size_t i = 1; i < m->n; i++) {
-        struct mtpl *t = m->tpls[i];
+    /* Partials referenced so far; compiling one may append more. When a template
+     * names partials dynamically, everything the loader can list joins in. */
+    for (size_t i = 1;;) {
+        struct mtpl *t;
         char *src = NULL, *origin = NULL;
         int found = 1;
 
+        if (i == m->n && m->dynamic && !listed) {
+            listed = true;
+            if (loader != NULL && list_partials(m, loader, err) < 0)
+                goto fail;
+        }
+        if (i >= m->n)
+            break;
+        t = m->tpls[i++];
         if (t->compiled || t->missing)
             continue;
         if (loader != NULL) {
@@ -1213,11 +1294,45 @@ struct mustache *mustache_compile_file(const char *path, const struct mustache_o
 
 /* ----------------------------------------------------------------- loaders */
 
+/* Adds one name (n bytes) and a newline to a MUSTACHE_LIST_PARTIALS answer. */
+static int list_add(struct buf *b, const char *name, size_t n, struct error *err)
+{
+    if (buf_append(b, name, n) < 0 || buf_appendc(b, '\n') < 0)
+        return error_set(err, "too many partials to list");
+    return 0;
+}
+
+/* Hands a MUSTACHE_LIST_PARTIALS answer to the caller. */
+static int list_done(struct buf *b, char **source, struct error *err)
+{
+    *source = buf_detach(b);
+    if (*source == NULL)
+        return error_set(err, "out of memory");
+    return 0;
+}
+
+static bool is_list(const char *name)
+{
+    return strcmp(name, MUSTACHE_LIST_PARTIALS) == 0;
+}
+
 static int load_table(void *data, const char *name, char **source, char **origin, struct error *err)
 {
     const struct mustache_partial *t = data;
 
     (void)origin;
+    if (is_list(name)) {
+        struct buf b;
+
+        buf_init(&b, MUSTACHE_MAX_SOURCE);
+        for (; t != NULL && t->name != NULL; t++) {
+            if (list_add(&b, t->name, strlen(t->name), err) < 0) {
+                buf_release(&b);
+                return -1;
+            }
+        }
+        return list_done(&b, source, err);
+    }
     for (; t != NULL && t->name != NULL; t++) {
         if (strcmp(t->name, name) == 0) {
             *source = strdup(t->source);
@@ -1260,6 +1375,29 @@ static int load_dir(void *data, const char *name, char **source, char **origin, 
     struct buf path;
     int rc;
 
+    if (is_list(name)) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        struct buf b;
+
+        if (d == NULL)
+            return error_set(err, "%s: %s", dir, strerror(errno));
+        buf_init(&b, MUSTACHE_MAX_SOURCE);
+        while ((de = readdir(d)) != NULL) {
+            size_t n = strlen(de->d_name);
+            const size_t ext = sizeof(".mustache") - 1;
+
+            if (de->d_name[0] == '.' || n <= ext || strcmp(de->d_name + n - ext, ".mustache") != 0)
+                continue;
+            if (list_add(&b, de->d_name, n - ext, err) < 0) {
+                buf_release(&b);
+                closedir(d);
+                return -1;
+            }
+        }
+        closedir(d);
+        return list_done(&b, source, err);
+    }
     if (name[0] == '.' || strchr(name, '/') != NULL)
         return 1;
     buf_init(&path, 4096);
@@ -1290,7 +1428,9 @@ static int load_files(void *data, const char *name, char **source, char **origin
 {
     const struct mustache_files *fs = data;
     size_t nlen = strlen(name);
+    struct buf b;
 
+    buf_init(&b, MUSTACHE_MAX_SOURCE);
     for (size_t i = 0; i < fs->n; i++) {
         const char *base = strrchr(fs->paths[i], '/');
         const char *dot;
@@ -1299,12 +1439,23 @@ static int load_files(void *data, const char *name, char **source, char **origin
         base = base ? base + 1 : fs->paths[i];
         dot = strrchr(base, '.');
         blen = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+        if (is_list(name)) {
+            if (list_add(&b, base, blen, err) < 0) {
+                buf_release(&b);
+                return -1;
+            }
+            continue;
+        }
         if (blen == nlen && memcmp(base, name, nlen) == 0) {
             int rc = load_path(fs->paths[i], source, origin, err);
 
+            buf_release(&b);
             return rc == 1 ? error_set(err, "%s: %s", fs->paths[i], strerror(ENOENT)) : rc;
         }
     }
+    if (is_list(name))
+        return list_done(&b, source, err);
+    buf_release(&b);
     return 1;
 }
 
@@ -1318,13 +1469,37 @@ struct mustache_loader mustache_loader_files(const struct mustache_files *files)
 static int load_chain(void *data, const char *name, char **source, char **origin, struct error *err)
 {
     const struct mustache_loader_chain *c = data;
-    int rc = 1;
+    char *first = NULL, *second = NULL;
+    int rc1 = 1, rc2 = 1;
+    struct buf b;
 
+    if (!is_list(name)) {
+        if (c->first.load != NULL)
+            rc1 = c->first.load(c->first.data, name, source, origin, err);
+        if (rc1 == 1 && c->second.load != NULL)
+            rc1 = c->second.load(c->second.data, name, source, origin, err);
+        return rc1;
+    }
+    /* Both lists, one after the other. */
     if (c->first.load != NULL)
-        rc = c->first.load(c->first.data, name, source, origin, err);
-    if (rc == 1 && c->second.load != NULL)
-        rc = c->second.load(c->second.data, name, source, origin, err);
-    return rc;
+        rc1 = c->first.load(c->first.data, name, &first, origin, err);
+    if (rc1 >= 0 && c->second.load != NULL)
+        rc2 = c->second.load(c->second.data, name, &second, origin, err);
+    if (rc1 < 0 || rc2 < 0 || (rc1 == 1 && rc2 == 1)) {
+        free(first);
+        free(second);
+        return rc1 < 0 || rc2 < 0 ? -1 : 1;
+    }
+    buf_init(&b, 2 * (size_t)MUSTACHE_MAX_SOURCE);
+    if ((first && buf_appends(&b, first) < 0) || (second && buf_appends(&b, second) < 0)) {
+        free(first);
+        free(second);
+        buf_release(&b);
+        return error_set(err, "too many partials to list");
+    }
+    free(first);
+    free(second);
+    return list_done(&b, source, err);
 }
 
 struct mustache_loader mustache_loader_chained(const struct mustache_loader_chain *chain)
@@ -1372,6 +1547,7 @@ struct frame {
 };
 
 struct rstate {
+    const struct mustache *set;
     struct buf *out;
     size_t start;
     enum mustache_escape esc;
@@ -1661,6 +1837,22 @@ static int render_block(struct rstate *st, const struct mtpl *t, const struct no
     return render_list(st, ot, ot->nodes[onode].child, ov, nlen);
 }
 
+/* The partial a {{>*name}} node names at render time, or NULL. */
+static const struct mtpl *dynamic_partial(const struct rstate *st, const struct mtpl *t,
+                                          const struct node *n)
+{
+    const json_t *v = lookup(st, t, n);
+    const char *name;
+
+    if (!json_is_string(v))
+        return NULL;
+    name = json_string_value(v);
+    for (size_t i = 1; i < st->set->n; i++)
+        if (st->set->tpls[i]->compiled && strcmp(st->set->tpls[i]->name, name) == 0)
+            return st->set->tpls[i];
+    return NULL;
+}
+
 static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
                        const struct frame *ov, size_t ilen)
 {
@@ -1696,7 +1888,7 @@ static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
         case N_PARENT: {
             struct frame f = {t, i, ov};
             size_t nlen = ilen;
-            const struct mtpl *p = n->partial;
+            const struct mtpl *p = n->dynamic ? dynamic_partial(st, t, n) : n->partial;
 
             if (p == NULL || p->missing)
                 break;
@@ -1730,6 +1922,7 @@ int mustache_render(const struct mustache *m, const json_t *ctx, enum mustache_e
 
     if (st == NULL)
         return error_set(err, "out of memory while rendering");
+    st->set = m;
     st->out = out;
     st->start = start;
     st->esc = esc;

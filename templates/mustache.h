@@ -5,9 +5,11 @@
  * {{x}} and raw {{{x}}} / {{&x}} interpolation, dotted names, the implicit
  * iterator {{.}}, sections over lists, objects and truthy values, inverted
  * sections, comments, partials (with standalone indentation), set delimiters
- * and the inheritance extension ({{<parent}} with {{$block}} overrides).
- * Lambdas and dynamic partial names ({{>*x}}) are not supported; a template
- * using {{>*x}} fails to compile.
+ * the inheritance extension ({{<parent}} with {{$block}} overrides) and
+ * dynamic partial names ({{>*name}}: the partial named by the value of name,
+ * looked up among the partials compiled with the template, see
+ * MUSTACHE_LIST_PARTIALS). Lambdas and dynamic parents ({{<*x}}) are not
+ * supported.
  *
  * The context is a jansson value. Truthiness follows JavaScript, as the spec
  * does: missing, null, false, 0, "" and [] are falsy; everything else,
@@ -68,6 +70,14 @@ struct mustache_loader {
     int (*load)(void *data, const char *name, char **source, char **origin, struct error *err);
     void *data;
 };
+
+/* The name load() is asked for when a template uses {{>*name}}: a loader that can
+ * list its partials returns 0 with *source = their names, one per line (all of
+ * them are then compiled with the template, so a dynamic name can find any of
+ * them); one that cannot returns 1, and dynamic names then find only partials
+ * the templates also name statically. No partial can be called "*". The loaders
+ * below all list. */
+#define MUSTACHE_LIST_PARTIALS "*"
 
 /* A static name -> source table for mustache_loader_table(); ends with {NULL, NULL}. */
 struct mustache_partial {

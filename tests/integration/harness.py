@@ -49,7 +49,9 @@ Processes (Amrouter and Alertmanager share this interface)
     d.wait_exit(timeout=10) -> exit status or None if still running.
     d.logs() -> str       everything the process wrote (stdout + stderr).
     d.running -> bool
-    d.cleanup()           stops the process and removes the temp dir.
+    d.cleanup()           stops the process and removes the temp dir; raises
+        AssertionError if the process printed a sanitizer report (make check).
+    d.sanitizer_report() -> the report text or None.
     Both are context managers (cleanup on exit). In a unittest.TestCase,
     `self.addCleanup(d.cleanup)` right after creating one.
 
@@ -94,6 +96,9 @@ AMCTL_BIN = os.environ.get("AMCTL_BIN") or os.path.join(REPO, "bin", "amctl")
 ALERTMANAGER_BIN = os.environ.get("ALERTMANAGER_BIN") or "/usr/bin/prometheus-alertmanager"
 AMTOOL_BIN = os.environ.get("AMTOOL_BIN") or "/usr/bin/amtool"
 
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ",
+                     "ThreadSanitizer")
 
 # ---------------------------------------------------------------- plain helpers
 
@@ -336,14 +341,29 @@ class _Daemon:
     def reload(self):
         return request("POST", self.url + "/-/reload")
 
+    def sanitizer_report(self):
+        """The first AddressSanitizer/UBSan/LeakSanitizer report in the log, or None."""
+        logs = self.logs()
+        for marker in SANITIZER_MARKERS:
+            i = logs.find(marker)
+            if i >= 0:
+                return logs[max(0, i - 200):i + 3000]
+        return None
+
     def cleanup(self):
+        """Stops the process, removes the temp dir; raises AssertionError when the
+        process printed a sanitizer report (make check), so no test passes over one."""
+        report = None
         try:
             self.stop()
+            report = self.sanitizer_report()
         finally:
             if self._log is not None:
                 self._log.close()
                 self._log = None
             shutil.rmtree(self.dir, ignore_errors=True)
+        if report is not None:
+            raise AssertionError("%s printed a sanitizer report:\n%s" % (self.name, report))
 
     def __enter__(self):
         return self

@@ -75,6 +75,17 @@ class AlertmanagerTest(unittest.TestCase):
             self.assertIn("exited", str(cm.exception))
 
 
+class SanitizerReportTest(unittest.TestCase):
+    def test_cleanup_fails_on_a_sanitizer_report(self):
+        d = harness.Amrouter("route: {receiver: r}\nreceivers: [{name: r}]\n")
+        with open(d.log_path, "w") as f:
+            f.write("ts=... msg=x\n==1==ERROR: AddressSanitizer: heap-use-after-free\n")
+        with self.assertRaises(AssertionError) as cm:
+            d.cleanup()
+        self.assertIn("heap-use-after-free", str(cm.exception))
+        self.assertFalse(os.path.exists(d.dir))
+
+
 class HelpersTest(unittest.TestCase):
     def test_rfc3339_and_alert(self):
         self.assertEqual(harness.rfc3339(0), "1970-01-01T00:00:00.000Z")

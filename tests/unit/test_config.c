@@ -649,6 +649,110 @@ static void test_templates(void **state)
     config_free(cfg);
 }
 
+/* A config touching every section, for the mutation test. */
+static const char rich_config[] =
+    "global:\n"
+    "  resolve_timeout: 1m\n"
+    "  smtp_smarthost: 'h:25'\n"
+    "  smtp_from: a@b\n"
+    "  slack_api_url: http://127.0.0.1:1/s\n"
+    "  http_config: {basic_auth: {username: u, password: p}, timeout: 5s}\n"
+    "route:\n"
+    "  receiver: all\n"
+    "  group_by: ['...']\n"
+    "  routes:\n"
+    "    - matchers: ['a=\"b\"', 'c=~\"d|e\"']\n"
+    "      match: {x: y}\n"
+    "      match_re: {z: 'w.*'}\n"
+    "      escalation: p\n"
+    "      group_wait: 1s\n"
+    "      mute_time_intervals: [t]\n"
+    "      routes: [{continue: true, group_by: [q]}]\n"
+    "receivers:\n"
+    "  - name: all\n"
+    "    webhook_configs: [{url: 'http://127.0.0.1:1/h', max_alerts: 3}]\n"
+    "    slack_configs: [{channel: '#c', text: '{{#alerts}}{{status}}{{/alerts}}', fields: "
+    "[{title: t, value: v}]}]\n"
+    "    email_configs: [{to: 'x@y, z@w', headers: {Subject: s}}]\n"
+    "    pagerduty_configs: [{routing_key: k, details: {a: b}, links: [{href: h}]}]\n"
+    "    sms_configs: [{account_sid: A, auth_token: t, from: '+1', to: ['+2']}]\n"
+    "inhibit_rules:\n"
+    "  - {source_matchers: [a=b], target_match: {c: d}, equal: [e]}\n"
+    "time_intervals:\n"
+    "  - name: t\n"
+    "    time_intervals: [{times: [{start_time: '01:00', end_time: '02:00'}], weekdays: "
+    "['monday:friday'], days_of_month: ['1:-1'], months: [may], years: ['2026']}]\n"
+    "escalation_policies:\n"
+    "  - {name: p, repeat: 1, ack_timeout: 1h, steps: [{receivers: [all]}, {after: 1m, "
+    "receivers: [all]}]}\n"
+    "ack: {link_expiry: 1d, secret: 0123456789abcdef}\n"
+    "api: {max_body_bytes: 4096, tokens: [{name: t, token: 0123456789abcdef, scopes: [read]}]}\n"
+    "retention: {alerts: 1h, silences: 1h, incidents: 1d}\n";
+
+/* Mutated configs (bytes replaced, deleted, duplicated) must either load or fail with
+ * a positioned message, and never crash (the ASan build checks memory). */
+static void test_mutations(void **state)
+{
+    static const char alphabet[] = " :-[]{},'\"\n#&*!|>.0123456789abcxyz~";
+    const size_t len = sizeof(rich_config) - 1;
+    uint32_t seed = 12345;
+    char *text = malloc(2 * len + 1);
+    int loaded = 0;
+
+    (void)state;
+    assert_non_null(text);
+    {
+        struct config *cfg = load_ok(rich_config);
+
+        config_free(cfg);
+    }
+    for (int round = 0; round < 1500; round++) {
+        size_t n = len, muts;
+        struct config *cfg;
+        struct error err;
+
+        memcpy(text, rich_config, len);
+        seed = seed * 1103515245u + 12345u;
+        muts = 1 + (seed >> 16) % 3;
+        for (size_t k = 0; k < muts; k++) {
+            size_t pos;
+
+            seed = seed * 1103515245u + 12345u;
+            pos = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 16) % 3) {
+            case 0:
+                text[pos] = alphabet[(seed >> 4) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:
+                memmove(text + pos, text + pos + 1, n - pos - 1);
+                n--;
+                break;
+            default:
+                if (n + 8 <= 2 * len) {
+                    memmove(text + pos + 8, text + pos, n - pos);
+                    n += 8;
+                }
+                break;
+            }
+        }
+        text[n] = '\0';
+        error_clear(&err);
+        cfg = config_load_string(text, "m.yml", fixture_dir, &err);
+        if (cfg != NULL) {
+            loaded++;
+            config_free(cfg);
+            continue;
+        }
+        if (strncmp(err.msg, "m.yml:", 6) != 0 || strspn(err.msg + 6, "0123456789") == 0)
+            fail_msg("error without a position: %s\nfor:\n%s", err.msg, text);
+    }
+    free(text);
+    /* Some mutations are harmless (inside a string), most are not. */
+    assert_true(loaded > 0);
+    assert_true(loaded < 1500);
+}
+
 struct broken {
     const char *yaml;
     const char *want;
@@ -891,6 +995,8 @@ static const struct broken broken[] = {
      "test.yml:5:39: time_intervals[0].time_intervals[0].days_of_month[0]: end day must be "
      "negative if start day is negative"},
     {"- a\n- b\n", "test.yml:1:1: expected a mapping, got a list"},
+    {"global:\n  http_config: {timeout: 0s}\nroute: {receiver: r}\nreceivers: [{name: r}]\n",
+     "test.yml:2:26: global.http_config.timeout: must be positive"},
 };
 
 /* Broken team files: the error names the team file and a path inside it. */
@@ -1014,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_yaml_features),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_http_config),
+        cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_load_file_errors),
     };

@@ -290,6 +290,14 @@ static void test_user_template_uses_defaults(void **state)
     buf_reset(&out);
     assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_NONE, &out, &err), 0);
     assert_string_equal(buf_str(&out), "shadowed by the user's own");
+    mustache_free(m);
+    /* Dynamic names see both lists. */
+    json_object_set_new(ctx, "pick", json_string("pagerduty_summary"));
+    m = mustache_compile("{{>*pick}}", "mine", &opts, &err);
+    assert_non_null(m);
+    buf_reset(&out);
+    assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_NONE, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "[FIRING:2] PostgresDown prod-eu (incident #42)");
     buf_release(&out);
     mustache_free(m);
     json_decref(ctx);

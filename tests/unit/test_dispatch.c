@@ -427,13 +427,14 @@ static void test_job_copy(void **state)
     (void)state;
     fx_put(r, "alertname=A,job=j", T0, FAR, T0);
     assert_int_equal(fx_tick(r, T0 + 30 * SEC, &jl), 1);
-    assert_int_equal(jl.v[0]->incident_id, 0);
-    assert_int_equal(router_group_set_incident(r, "{}:{}", 42), 0);
+    /* Every group's life is an incident (issue 6); its jobs carry it. */
+    assert_int_equal(jl.v[0]->incident_id, 1);
+    assert_int_equal(jl.v[0]->incident_state, INCIDENT_FIRING);
     assert_int_equal(router_group_set_incident(r, "nope", 42), -1);
     fx_put(r, "alertname=B", T0, FAR, T0 + MIN);
     job_list_release(&jl);
     assert_int_equal(fx_tick(r, T0 + 30 * SEC + 5 * MIN, &jl), 1);
-    assert_int_equal(jl.v[0]->incident_id, 42);
+    assert_int_equal(jl.v[0]->incident_id, 1);
     c = notify_job_copy(jl.v[0]);
     assert_non_null(c);
     assert_int_equal(c->id, jl.v[0]->id);
@@ -441,7 +442,9 @@ static void test_job_copy(void **state)
     assert_int_equal(c->n_alerts, 2);
     assert_string_equal(labels_get(&c->alerts[0].labels, "job"), "j");
     assert_int_equal(c->n_firing, 2);
-    assert_int_equal(c->incident_id, 42);
+    assert_int_equal(c->incident_id, 1);
+    assert_int_equal(c->incident_state, INCIDENT_FIRING);
+    assert_int_equal(c->incident_step, 1);
     notify_job_free(c);
     notify_job_free(NULL);
     job_list_release(&jl);

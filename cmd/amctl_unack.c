@@ -1,0 +1,102 @@
+/*
+ * amctl_unack.c - `amctl unack ID... [--comment C] [--by NAME]`: take an
+ * acknowledgement back, so escalation resumes from the step after the last
+ * one reached (POST /api/v2/incidents/ID/unack, docs/escalation.md).
+ */
+#include "cmd/amctl.h"
+
+#include "cmd/amctl_http.h"
+#include "cmd/amctl_util.h"
+#include "core/buf.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: amctl unack ID... [--comment TEXT] [--by NAME]\n\n"
+          "Takes the acknowledgement of incidents back: escalation resumes from the\n"
+          "step after the last one reached.\n\n"
+          "  --comment   why\n"
+          "  --by        who (default: $USER@hostname)\n",
+          f);
+}
+
+int amctl_unack(const struct amctl_global *g, int argc, char **argv)
+{
+    const char *comment = NULL, *by = NULL;
+    char user[320];
+    json_t *body = NULL, *reply = NULL, *all = NULL;
+    struct error err;
+    struct buf path;
+    int nids = 0;
+    int rc = AMCTL_USAGE;
+
+    buf_init(&path, 8192);
+    for (int i = 1; i < argc; i++) {
+        int t = amctl_take("unack", "--comment", argc, argv, &i, &comment);
+        int64_t id;
+
+        if (t == 0 && amctl_is_help(argv[i])) {
+            usage(stdout);
+            rc = AMCTL_OK;
+            goto out;
+        }
+        if (t == 0)
+            t = amctl_take("unack", "-c", argc, argv, &i, &comment);
+        if (t == 0)
+            t = amctl_take("unack", "--by", argc, argv, &i, &by);
+        if (t < 0)
+            goto out;
+        if (t == 1)
+            continue;
+        if (argv[i][0] == '-') {
+            rc = amctl_fail(AMCTL_USAGE, "unack", "unknown flag %s", argv[i]);
+            goto out;
+        }
+        if (amctl_parse_id(argv[i], &id) < 0) {
+            rc = amctl_fail(AMCTL_USAGE, "unack", "%s is not an incident id (a number)", argv[i]);
+            goto out;
+        }
+        argv[++nids] = argv[i];
+    }
+    if (nids == 0) {
+        rc = amctl_fail(AMCTL_USAGE, "unack", "which incident? give its ID");
+        goto out;
+    }
+    if (by == NULL || by[0] == '\0')
+        by = amctl_default_user(user, sizeof(user));
+    body = json_pack("{s:s, s:s}", "by", by, "via", "amctl");
+    all = json_array();
+    if (body == NULL || all == NULL ||
+        (comment != NULL && json_object_set_new(body, "comment", json_string(comment)) < 0)) {
+        rc = amctl_fail(AMCTL_REFUSED, "unack", "out of memory");
+        goto out;
+    }
+    rc = AMCTL_OK;
+    for (int i = 1; i <= nids; i++) {
+        buf_reset(&path);
+        buf_printf(&path, "/api/v2/incidents/%s/unack", argv[i]);
+        if (amctl_http(g, "POST", buf_str(&path), body, &reply, NULL, &err) < 0) {
+            amctl_fail(AMCTL_REFUSED, "unack", "%s", err.msg);
+            rc = AMCTL_REFUSED;
+            continue;
+        }
+        if (strcmp(g->output, "json") == 0)
+            json_array_append(all, reply);
+        else
+            printf("incident %s is %s\n", argv[i],
+                   amctl_jstr(reply, "state")[0] != '\0' ? amctl_jstr(reply, "state") : "?");
+        json_decref(reply);
+        reply = NULL;
+    }
+    if (strcmp(g->output, "json") == 0)
+        amctl_print_json(nids == 1 && json_array_size(all) == 1 ? json_array_get(all, 0) : all);
+out:
+    json_decref(body);
+    json_decref(reply);
+    json_decref(all);
+    buf_release(&path);
+    return rc;
+}
