@@ -36,7 +36,8 @@
 
 const struct notifier_ops *notifier_for(enum notifier_kind kind)
 {
-    static const struct notifier_ops *const all[] = {&webhook_notifier};
+    static const struct notifier_ops *const all[] = {
+        &webhook_notifier, &slack_notifier, &email_notifier, &pagerduty_notifier, &sms_notifier};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         if (all[i]->kind == kind)
@@ -68,6 +69,8 @@ void notifier_request_release(struct notifier_request *rq)
     free(rq->cert_file);
     free(rq->key_file);
     free(rq->proxy_url);
+    if (rq->ext_free != NULL)
+        rq->ext_free(rq->ext);
     memset(rq, 0, sizeof(*rq));
 }
 
@@ -415,6 +418,26 @@ static void start(struct delivery *d, struct delivery_item *it)
     it->resp_len = 0;
     it->retry_after_ms = -1;
     it->errbuf[0] = '\0';
+    if (rq->setup != NULL) {
+        /* An integration's own transfer (SMTP, one SMS per number): notifier.h. */
+        struct error err = {{0}};
+        int rc = rq->setup(rq, h, &err);
+
+        curl_slist_free_all(sl);
+        sl = NULL;
+        if (rc != 0) {
+            curl_easy_cleanup(h);
+            finish(d, it, rc > 0, rc > 0 ? "nothing to send" : err.msg);
+            return;
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, it);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, it);
+        curl_easy_setopt(h, CURLOPT_PRIVATE, it);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, it->errbuf);
+        goto add;
+    }
     curl_easy_setopt(h, CURLOPT_URL, rq->url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      rq->method != NULL && strcmp(rq->method, "POST") != 0 ? rq->method : NULL);
@@ -452,6 +475,7 @@ static void start(struct delivery *d, struct delivery_item *it)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+add:
     if (curl_multi_add_handle(d->multi, h) != CURLM_OK) {
         curl_slist_free_all(sl);
         curl_easy_cleanup(h);
@@ -479,8 +503,12 @@ static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
 {
     long status = 0;
     char why[512];
+    const char *scheme = NULL;
+    bool smtp;
 
     curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(it->easy, CURLINFO_SCHEME, &scheme);
+    smtp = scheme != NULL && strncasecmp(scheme, "smtp", 4) == 0;
     end_transfer(d, it);
     if (res != CURLE_OK) {
         snprintf(why, sizeof(why), "%s", it->errbuf[0] ? it->errbuf : curl_easy_strerror(res));
@@ -490,8 +518,14 @@ static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
             schedule_retry(d, it, why);
         return;
     }
-    if (status >= 200 && status < 300) {
-        finish(d, it, true, "2xx");
+    if ((status >= 200 && status < 300) || smtp) {
+        if (it->req.advance != NULL && !it->superseded && it->req.advance(&it->req)) {
+            /* The next part of the same notification (the next SMS number). */
+            delivery_set_state(it, DELIVERY_PENDING, "next part");
+            start(d, it);
+            return;
+        }
+        finish(d, it, true, smtp ? "sent" : "2xx");
         return;
     }
     snprintf(why, sizeof(why), "unexpected status code %ld: %.300s", status,

@@ -18,6 +18,8 @@
  */
 #include "notifiers/request.h"
 
+#include "notifiers/notifier.h"
+
 #include "config/config.h"
 #include "core/error.h"
 #include "core/testable.h"
@@ -434,3 +436,16 @@ out:
     buf_release(&key);
     return rc;
 }
+
+static int email_notify(const struct notifier_env *env, const struct receiver *rcv,
+                        const struct notifier_config *nc, const struct notify_job *job,
+                        struct notifier_request *out, struct error *err)
+{
+    return notify_ops_build(email_build, env, rcv, nc, job, out, err);
+}
+
+const struct notifier_ops email_notifier = {
+    "email",
+    NOTIFIER_EMAIL,
+    email_notify,
+};

@@ -46,6 +46,21 @@ struct notifier_request {
     bool follow_redirects;
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
+
+    /* Requests that are not one HTTP POST (email's SMTP, one SMS per number) set
+     * `setup`: delivery then calls it instead of setting its HTTP options (it sets
+     * URL, method/upload, auth and its own TLS from ext plus the transport fields
+     * above) and needs only the common ones (write/header callbacks, private, error
+     * buffer). It returns 0 when configured, 1 when there is nothing (more) to send
+     * (the item is delivered), -1 with err (the item fails). A transfer through setup
+     * succeeds on CURLE_OK with a 2xx status for HTTP(S) or any status for SMTP
+     * (libcurl fails an SMTP transfer the server refused). After each success,
+     * advance() says whether another part follows (then the item is sent again at
+     * once); ext belongs to the integration and ext_free() frees it. */
+    int (*setup)(const struct notifier_request *rq, void *curl_easy, struct error *err);
+    bool (*advance)(const struct notifier_request *rq);
+    void *ext;
+    void (*ext_free)(void *ext);
 };
 
 /* What build() may read besides the job: the running config and amrouter's URL. */
@@ -82,5 +97,9 @@ int notifier_request_apply_http(struct notifier_request *rq, const struct http_c
 const char *notifier_user_agent(void);
 
 extern const struct notifier_ops webhook_notifier;
+extern const struct notifier_ops slack_notifier;
+extern const struct notifier_ops email_notifier;
+extern const struct notifier_ops pagerduty_notifier;
+extern const struct notifier_ops sms_notifier;
 
 #endif

@@ -25,6 +25,8 @@
  */
 #include "notifiers/request.h"
 
+#include "notifiers/notifier.h"
+
 #include "config/config.h"
 #include "core/error.h"
 #include "core/timefmt.h"
@@ -306,3 +308,16 @@ out:
     free(source);
     return rc;
 }
+
+static int pagerduty_notify(const struct notifier_env *env, const struct receiver *rcv,
+                            const struct notifier_config *nc, const struct notify_job *job,
+                            struct notifier_request *out, struct error *err)
+{
+    return notify_ops_build(pagerduty_build, env, rcv, nc, job, out, err);
+}
+
+const struct notifier_ops pagerduty_notifier = {
+    "pagerduty",
+    NOTIFIER_PAGERDUTY,
+    pagerduty_notify,
+};

@@ -9,7 +9,11 @@
 #include "notifiers/request.h"
 
 #include "config/config.h"
+#include "core/alert.h"
 #include "core/error.h"
+#include "notifiers/notifier.h"
+#include "router/router.h"
+#include "templates/context.h"
 #include "templates/defaults.h"
 
 #include <curl/curl.h>
@@ -485,4 +489,196 @@ void notify_requests_truncate(struct notify_requests *rs, size_t n)
 {
     while (rs->n > n)
         notify_request_release(&rs->v[--rs->n]);
+}
+
+json_t *notify_job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc)
+{
+    const struct alert **ptrs = NULL;
+    struct notify_data d;
+    json_t *ctx;
+
+    if (job->n_alerts > 0) {
+        ptrs = malloc(job->n_alerts * sizeof(*ptrs));
+        if (ptrs == NULL)
+            return NULL;
+        for (size_t i = 0; i < job->n_alerts; i++)
+            ptrs[i] = &job->alerts[i];
+    }
+    memset(&d, 0, sizeof(d));
+    d.receiver = receiver;
+    d.group_key = job->group_key;
+    d.group_labels = &job->group_labels;
+    d.alerts = ptrs;
+    d.n_alerts = job->n_alerts;
+    d.now = job->created_at;
+    d.external_url = external_url;
+    d.incident = inc;
+    ctx = context_template(&d);
+    free(ptrs);
+    return ctx;
+}
+
+/* Requests sent through notifier_request.setup: the built list and the part to send. */
+struct notify_ext {
+    struct notify_requests rs;
+    size_t cur;
+};
+
+static void ext_free(void *p)
+{
+    struct notify_ext *x = p;
+
+    if (x == NULL)
+        return;
+    notify_requests_release(&x->rs);
+    free(x);
+}
+
+static int ext_setup(const struct notifier_request *rq, void *curl_easy, struct error *err)
+{
+    struct notify_ext *x = rq->ext;
+    struct notify_request *r;
+    CURL *h = curl_easy;
+    int rc = -1;
+
+    if (x == NULL || x->cur >= x->rs.n)
+        return 1;
+    r = &x->rs.v[x->cur];
+    r->http = NULL; /* the config may be gone: transport settings come from rq */
+    if (notify_request_setup_curl(r, h, err) < 0)
+        return -1;
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)rq->connect_timeout_ms);
+    SETOPT(h, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms);
+    if (rq->ca_file != NULL)
+        SETOPT(h, CURLOPT_CAINFO, rq->ca_file);
+    if (rq->cert_file != NULL)
+        SETOPT(h, CURLOPT_SSLCERT, rq->cert_file);
+    if (rq->key_file != NULL)
+        SETOPT(h, CURLOPT_SSLKEY, rq->key_file);
+    if (rq->insecure_skip_verify) {
+        SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (r->proto == NOTIFY_PROTO_HTTP) {
+        if (rq->proxy_url != NULL)
+            SETOPT(h, CURLOPT_PROXY, rq->proxy_url);
+        SETOPT(h, CURLOPT_FOLLOWLOCATION, rq->follow_redirects ? 1L : 0L);
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static bool ext_advance(const struct notifier_request *rq)
+{
+    struct notify_ext *x = rq->ext;
+
+    if (x == NULL || x->cur + 1 >= x->rs.n)
+        return false;
+    x->cur++;
+    return true;
+}
+
+static int take(char **dst, char **src)
+{
+    free(*dst);
+    *dst = *src;
+    *src = NULL;
+    return 0;
+}
+
+int notify_export(struct notify_requests *rs, const struct notifier_config *nc,
+                  struct notifier_request *out, struct error *err)
+{
+    struct notify_ext *x;
+
+    if (notifier_request_apply_http(out, &nc->http, err) < 0)
+        return -1;
+    if (rs->n == 1 && rs->v[0].proto == NOTIFY_PROTO_HTTP) {
+        struct notify_request *r = &rs->v[0];
+
+        take(&out->method, &r->method);
+        take(&out->url, &r->url);
+        for (size_t i = 0; i < r->n_headers; i++) {
+            const char *colon = strchr(r->headers[i], ':');
+            char name[256];
+
+            if (colon == NULL || (size_t)(colon - r->headers[i]) >= sizeof(name))
+                continue;
+            memcpy(name, r->headers[i], (size_t)(colon - r->headers[i]));
+            name[colon - r->headers[i]] = '\0';
+            if (notifier_request_add_header(out, name, colon[1] == ' ' ? colon + 2 : colon + 1) < 0)
+                return error_set(err, "out of memory");
+        }
+        if (notifier_request_add_header(out, "User-Agent", notifier_user_agent()) < 0)
+            return error_set(err, "out of memory");
+        out->body_len = r->body.len;
+        out->body = buf_detach(&r->body);
+        if (out->body == NULL)
+            return error_set(err, "out of memory");
+        if (r->username != NULL) {
+            /* The service's own credentials (Twilio) win over http_config's basic_auth. */
+            if (out->password != NULL)
+                memset(out->password, 0, strlen(out->password));
+            take(&out->username, &r->username);
+            take(&out->password, &r->password);
+        }
+        notify_requests_release(rs);
+        return 0;
+    }
+    x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return error_set(err, "out of memory");
+    x->rs = *rs;
+    memset(rs, 0, sizeof(*rs));
+    out->ext = x;
+    out->ext_free = ext_free;
+    out->setup = ext_setup;
+    out->advance = ext_advance;
+    if (x->rs.n > 0) {
+        out->url = strdup(x->rs.v[0].redacted_url != NULL ? x->rs.v[0].redacted_url : "");
+        if (out->url == NULL)
+            return error_set(err, "out of memory");
+    }
+    return 0;
+}
+
+int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *,
+                                  const struct notify_opts *, struct notify_requests *,
+                                  struct error *),
+                     const struct notifier_env *env, const struct receiver *rcv,
+                     const struct notifier_config *nc, const struct notify_job *job,
+                     struct notifier_request *out, struct error *err)
+{
+    struct notify_incident inc;
+    struct notify_opts o = {.now = job->created_at};
+    struct notify_requests rs = {0};
+    json_t *ctx;
+    int rc = -1;
+
+    /* The incident as the router saw it when it made the job. Its page and ack link
+     * need the API's token (not available here yet), so url and ack_url stay NULL. */
+    memset(&inc, 0, sizeof(inc));
+    inc.id = (int64_t)job->incident_id;
+    inc.status = job->incident_state == INCIDENT_ACKNOWLEDGED ? "acknowledged"
+                 : job->incident_state == INCIDENT_RESOLVED   ? "resolved"
+                                                              : "open";
+    inc.acked_by = job->acked_by;
+    inc.acked_at = job->acked_at;
+    inc.comment = job->ack_comment;
+    inc.step = job->incident_step;
+    ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL,
+                             job->incident_id != 0 ? &inc : NULL);
+    if (ctx == NULL)
+        return error_set(err, "out of memory building the template context");
+    if (build(nc, ctx, &o, &rs, err) < 0)
+        goto out;
+    if (notify_export(&rs, nc, out, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    notify_requests_release(&rs);
+    json_decref(ctx);
+    return rc;
 }

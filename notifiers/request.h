@@ -38,6 +38,11 @@ struct http_config;
 struct notifier_config;
 struct tmpl_field;
 struct curl_slist;
+struct notify_job;
+struct notify_incident;
+struct notifier_env;
+struct notifier_request;
+struct receiver;
 
 /* Largest request body or mail message built, and largest single rendered field. */
 #define NOTIFY_BODY_MAX  (4u << 20)
@@ -133,6 +138,12 @@ int notify_render_field(const struct tmpl_field *f, const char *default_name,
 int notify_render_source(const char *src, enum mustache_escape esc, const json_t *ctx,
                          const char *what, char **out, struct error *err);
 
+/* The template context (templates/context.h) of a router job: its group, alerts and
+ * flush time, for receiver `receiver`, with the incident when inc is not NULL.
+ * Returns a new reference, or NULL when memory runs out. */
+json_t *notify_job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc);
+
 /* Appends s percent-encoded as application/x-www-form-urlencoded wants it. */
 int notify_form_escape(struct buf *out, const char *s);
 
@@ -175,6 +186,27 @@ int pagerduty_build(const struct notifier_config *nc, const json_t *ctx,
                     const struct notify_opts *o, struct notify_requests *out, struct error *err);
 int sms_build(const struct notifier_config *nc, const json_t *ctx, const struct notify_opts *o,
               struct notify_requests *out, struct error *err);
+
+/* The delivery path's side (notifiers/notifier.h). notify_export() moves the requests
+ * built for one notification into out, which the delivery thread sends: one HTTP
+ * request becomes notifier.h's plain fields; SMTP, several requests (one SMS per
+ * number) or none (nothing to say) go through out->setup/advance with rs kept in
+ * out->ext. Transport settings (TLS files, proxy, timeouts, bearer / basic auth)
+ * are copied from nc->http, so out never points into the config. rs is empty
+ * afterwards. Returns 0, or -1 with err (out then holds partial data the caller
+ * releases with notifier_request_release()). */
+int notify_export(struct notify_requests *rs, const struct notifier_config *nc,
+                  struct notifier_request *out, struct error *err);
+
+/* A notifier_ops build() for one of the builders above: makes the template context of
+ * job (notify_job_context(), the incident number when the job has one), runs build
+ * and exports the result into out. */
+int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *,
+                                  const struct notify_opts *, struct notify_requests *,
+                                  struct error *),
+                     const struct notifier_env *env, const struct receiver *rcv,
+                     const struct notifier_config *nc, const struct notify_job *job,
+                     struct notifier_request *out, struct error *err);
 
 #ifdef UNIT_TEST
 /* Internals exposed to the unit tests (core/testable.h). */

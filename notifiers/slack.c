@@ -18,6 +18,8 @@
  */
 #include "notifiers/request.h"
 
+#include "notifiers/notifier.h"
+
 #include "config/config.h"
 #include "core/error.h"
 #include "templates/defaults.h"
@@ -224,3 +226,16 @@ out:
     free(username);
     return rc;
 }
+
+static int slack_notify(const struct notifier_env *env, const struct receiver *rcv,
+                        const struct notifier_config *nc, const struct notify_job *job,
+                        struct notifier_request *out, struct error *err)
+{
+    return notify_ops_build(slack_build, env, rcv, nc, job, out, err);
+}
+
+const struct notifier_ops slack_notifier = {
+    "slack",
+    NOTIFIER_SLACK,
+    slack_notify,
+};

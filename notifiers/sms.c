@@ -20,6 +20,8 @@
  */
 #include "notifiers/request.h"
 
+#include "notifiers/notifier.h"
+
 #include "config/config.h"
 #include "core/error.h"
 #include "core/labels.h"
@@ -274,3 +276,16 @@ out:
     free(body_text);
     return rc;
 }
+
+static int sms_notify(const struct notifier_env *env, const struct receiver *rcv,
+                      const struct notifier_config *nc, const struct notify_job *job,
+                      struct notifier_request *out, struct error *err)
+{
+    return notify_ops_build(sms_build, env, rcv, nc, job, out, err);
+}
+
+const struct notifier_ops sms_notifier = {
+    "sms",
+    NOTIFIER_SMS,
+    sms_notify,
+};

@@ -18,8 +18,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
+import harness
 from receivers import FakePagerDuty, FakeSlack, FakeTwilio, SmtpServer, make_cert
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -260,6 +262,113 @@ class EmailTest(NotifierTest):
                             expect_ok=False)
             self.assertIn("failed kind=email", out)
             self.assertEqual(smtp.messages, [])
+
+
+DAEMON_CONFIG = """
+route:
+  receiver: all
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+- name: all
+  slack_configs:
+  - api_url: $SLACK
+    channel: '#ops'
+    send_resolved: true
+  pagerduty_configs:
+  - routing_key: R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY12
+    url: $PD
+  sms_configs:
+  - account_sid: $SID
+    auth_token: $TOKEN
+    from: '+15550000000'
+    to: ['+15551111111', '+15552222222']
+    api_url: $TWILIO
+  email_configs:
+  - to: db@example.com
+    from: am@example.org
+    smarthost: 127.0.0.1:$SMTP
+    require_tls: false
+"""
+
+
+@unittest.skipUnless(os.access(harness.AMROUTER_BIN, os.X_OK), "amrouter not built")
+class DaemonTest(unittest.TestCase):
+    """The real daemon: an alert goes through the engine, the outbox and the delivery
+    thread to all four integrations; resolving it sends PagerDuty's resolve."""
+
+    def test_all_integrations_through_the_daemon(self):
+        slack, pd, tw = FakeSlack(), FakePagerDuty(), FakeTwilio()
+        smtp = SmtpServer()
+        for srv in (slack, pd, tw, smtp):
+            srv.start()
+            self.addCleanup(srv.stop)
+        slack.fail_next.append((500, "text/plain", "internal_error"))  # one retry
+        cfg = (DAEMON_CONFIG.replace("$SLACK", slack.url).replace("$PD", pd.url)
+               .replace("$SID", tw.sid).replace("$TOKEN", tw.token)
+               .replace("$TWILIO", tw.base).replace("$SMTP", str(smtp.port)))
+        d = harness.Amrouter(cfg)
+        self.addCleanup(d.cleanup)
+        d.start()
+        starts = harness.rfc3339(time.time() - 5)
+        r = harness.post_alerts(d.url, [harness.alert("DiskFull", labels={"instance": "db-1"},
+                                                      annotations={"summary": "disk full"},
+                                                      starts_at=starts)])
+        self.assertEqual(r.status, 200, r.text)
+
+        harness.wait_until(lambda: len(slack.requests) >= 2, timeout=20, what="slack retry")
+        harness.wait_until(lambda: len(pd.requests) >= 1, timeout=20, what="pagerduty")
+        harness.wait_until(lambda: len(tw.requests) >= 2, timeout=20, what="two SMS")
+        (m,) = smtp.wait_for(1, timeout=20)
+
+        group_key = '{}:{alertname="DiskFull"}'
+        s = slack.requests[1]
+        self.assertEqual(s.path, slack.hook)
+        self.assertEqual(s.headers["content-type"], "application/json")
+        self.assertTrue(s.headers["user-agent"].startswith("Alertmanager/0.25.0 amrouter/"))
+        att = s.json()["attachments"][0]
+        self.assertRegex(att["title"], r"^\[FIRING:1\] DiskFull \(incident #\d+\)$")
+        self.assertEqual(att["color"], "danger")
+        self.assertEqual(s.json()["channel"], "#ops")
+
+        ev = pd.requests[0].json()
+        self.assertEqual(ev["event_action"], "trigger")
+        self.assertEqual(ev["dedup_key"], hashlib.sha256(group_key.encode()).hexdigest())
+        self.assertEqual(ev["payload"]["severity"], "error")
+        self.assertEqual(ev["client_url"], d.url)
+
+        self.assertEqual(sorted(r.form()["To"][0] for r in tw.requests[:2]),
+                         ["+15551111111", "+15552222222"])
+        for r in tw.requests[:2]:
+            self.assertEqual(r.basic_auth(), (tw.sid, tw.token))
+            self.assertRegex(r.form()["Body"][0], r"^FIRING #\d+: disk full$")
+
+        self.assertEqual(m.rcpt_tos, ["db@example.com"])
+        msg = email.message_from_bytes(m.content, policy=email.policy.default)
+        self.assertEqual(msg.get_content_type(), "multipart/alternative")
+        self.assertIn("DiskFull", str(msg["Subject"]))
+
+        # Resolve: PagerDuty gets resolve with the same dedup_key; Slack (send_resolved) a
+        # green message; SMS stays quiet (notify_acks is off).
+        n_sms = len(tw.requests)
+        r = harness.post_alerts(d.url, [harness.alert("DiskFull", labels={"instance": "db-1"},
+                                                      starts_at=starts,
+                                                      ends_at=harness.rfc3339(time.time() - 1))])
+        self.assertEqual(r.status, 200, r.text)
+        harness.wait_until(lambda: any(q.json().get("event_action") == "resolve"
+                                       for q in pd.requests), timeout=20, what="PD resolve")
+        res = [q.json() for q in pd.requests if q.json()["event_action"] == "resolve"][0]
+        self.assertEqual(res["dedup_key"], ev["dedup_key"])
+        harness.wait_until(lambda: any(q.json()["attachments"][0]["color"] == "good"
+                                       for q in slack.requests[2:]), timeout=20,
+                           what="slack resolved")
+        self.assertEqual(len(tw.requests), n_sms)
+        logs = d.logs()
+        self.assertNotIn(tw.token, logs)
+        self.assertNotIn("R0UT1NGKEY", logs)
+        self.assertNotIn("SECRET", logs)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@
  * the daemon's delivery path sends through these builders.
  */
 #include "config/config.h"
+#include "core/alert.h"
 #include "core/error.h"
+#include "core/labels.h"
+#include "router/router.h"
+#include "notifiers/notifier.h"
 #include "notifiers/request.h"
 #include "templates/context.h"
 #include "templates/defaults.h"
@@ -241,11 +245,151 @@ static void test_form_escape_and_trim(void **state)
     assert_string_equal(notify_trim(s), "a b");
 }
 
+static void test_job_context(void **state)
+{
+    struct notify_job job;
+    struct alert a[2];
+    struct notify_incident inc = {.id = 7, .ack_url = "http://x/ack/7.1.t", .status = "open"};
+    json_t *ctx;
+
+    (void)state;
+    memset(&job, 0, sizeof(job));
+    labels_init(&job.group_labels);
+    assert_int_equal(labels_set(&job.group_labels, "alertname", "A"), 0);
+    for (int i = 0; i < 2; i++) {
+        alert_init(&a[i]);
+        assert_int_equal(labels_set(&a[i].labels, "alertname", "A"), 0);
+        assert_int_equal(labels_set(&a[i].labels, "i", i == 0 ? "0" : "1"), 0);
+        a[i].starts_at = 1000;
+        a[i].ends_at = i == 0 ? 0 : 1500; /* the second resolved before the flush */
+        alert_update_fingerprint(&a[i]);
+    }
+    job.group_key = (char *)"{}:{alertname=\"A\"}";
+    job.alerts = a;
+    job.n_alerts = 2;
+    job.created_at = 2000;
+    ctx = notify_job_context(&job, "team", "http://am:9093", &inc);
+    assert_non_null(ctx);
+    assert_string_equal(json_string_value(json_object_get(ctx, "receiver")), "team");
+    assert_string_equal(json_string_value(json_object_get(ctx, "groupKey")),
+                        "{}:{alertname=\"A\"}");
+    assert_string_equal(json_string_value(json_object_get(ctx, "status")), "firing");
+    assert_int_equal(json_integer_value(json_object_get(ctx, "firingCount")), 1);
+    assert_int_equal(json_integer_value(json_object_get(ctx, "resolvedCount")), 1);
+    assert_string_equal(notify_ctx_ack_url(ctx), "http://x/ack/7.1.t");
+    json_decref(ctx);
+    ctx = notify_job_context(&job, "team", NULL, NULL);
+    assert_null(notify_ctx_incident(ctx));
+    assert_null(notify_ctx_ack_url(ctx));
+    json_decref(ctx);
+    for (int i = 0; i < 2; i++)
+        alert_release(&a[i]);
+    labels_release(&job.group_labels);
+}
+
+/* notifier_ops from a router job: the incident's state reaches the builders, and the
+ * exported request owns everything (the config is freed before the request). */
+static void test_ops_from_job(void **state)
+{
+    struct error err;
+    struct config *cfg = config_load_string(
+        "route: {receiver: r}\nreceivers:\n- name: r\n"
+        "  slack_configs:\n  - api_url: http://127.0.0.1:1/hook/SECRET\n"
+        "  sms_configs:\n  - {account_sid: A, auth_token: T, from: '1', to: ['2', '3']}\n"
+        "  email_configs:\n  - {to: a@b.c, from: x@y.z, smarthost: 'h:25'}\n",
+        "t.yml", NULL, &err);
+    struct notifier_env env = {NULL, "http://am:9093"};
+    struct notifier_request out;
+    struct notify_job job;
+    struct alert a;
+    const struct receiver *rcv;
+    json_t *body;
+
+    const struct notifier_config *slack = NULL, *sms = NULL;
+
+    (void)state;
+    assert_non_null(cfg);
+    env.cfg = cfg;
+    rcv = config_find_receiver(cfg, "r");
+    for (size_t i = 0; i < rcv->n_configs; i++) {
+        if (rcv->configs[i].kind == NOTIFIER_SLACK)
+            slack = &rcv->configs[i];
+        if (rcv->configs[i].kind == NOTIFIER_SMS)
+            sms = &rcv->configs[i];
+    }
+    assert_non_null(slack);
+    assert_non_null(sms);
+    memset(&job, 0, sizeof(job));
+    labels_init(&job.group_labels);
+    alert_init(&a);
+    assert_int_equal(labels_set(&a.labels, "alertname", "A"), 0);
+    a.starts_at = 1000;
+    alert_update_fingerprint(&a);
+    job.group_key = (char *)"{}:{}";
+    job.alerts = &a;
+    job.n_alerts = 1;
+    job.created_at = 2000;
+    job.incident_id = 9;
+    job.incident_state = INCIDENT_ACKNOWLEDGED;
+    job.acked_by = (char *)"bob";
+    job.acked_at = 1500;
+
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(slack_notifier.build(&env, rcv, slack, &job, &out, &err), 0);
+    assert_null(out.setup);
+    assert_string_equal(out.url, "http://127.0.0.1:1/hook/SECRET");
+    body = json_loads(out.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(body, "attachments"), 0), "color")),
+                        "warning");
+    assert_non_null(strstr(out.body, "incident #9, acknowledged"));
+    json_decref(body);
+    notifier_request_release(&out);
+
+    /* SMS about an ack without notify_acks: nothing to send, through the hook. */
+    memset(&out, 0, sizeof(out));
+    if (sms_notifier.build(&env, rcv, sms, &job, &out, &err) != 0)
+        fail_msg("build: %s", err.msg);
+    assert_non_null(out.setup);
+    {
+        CURL *h = curl_easy_init();
+
+        assert_int_equal(out.setup(&out, h, &err), 1);
+        curl_easy_cleanup(h);
+    }
+    notifier_request_release(&out);
+
+    /* Firing: two numbers, two parts; email: one SMTP part. */
+    job.incident_state = INCIDENT_FIRING;
+    job.acked_by = NULL;
+    job.acked_at = 0;
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(sms_notifier.build(&env, rcv, sms, &job, &out, &err), 0);
+    config_free(cfg); /* the request must not need the config any more */
+    cfg = NULL;
+    {
+        CURL *h = curl_easy_init();
+
+        if (out.setup(&out, h, &err) != 0)
+            fail_msg("setup: %s", err.msg);
+        assert_true(out.advance(&out));
+        assert_int_equal(out.setup(&out, h, &err), 0);
+        assert_false(out.advance(&out));
+        curl_easy_cleanup(h);
+    }
+    notifier_request_release(&out);
+    alert_release(&a);
+    labels_release(&job.group_labels);
+    default_templates_release();
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_setup_http_and_smtp),
         cmocka_unit_test(test_form_escape_and_trim),
+        cmocka_unit_test(test_job_context),
+        cmocka_unit_test(test_ops_from_job),
     };
 
     if (argc > 1)
