@@ -180,7 +180,7 @@ struct route {
     struct route *routes; /* children, in order */
     size_t n_routes;
     char *key; /* Alertmanager's route key: "{}" / "{}/{a=\"b\"}" */
-    char *id;  /* key plus "/N" sibling index where keys collide, as AM */
+    char *id;  /* AM Route.ID(): key + "/N", N = index among siblings; root: the key */
 };
 
 struct inhibit_rule {
