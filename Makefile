@@ -131,6 +131,8 @@ install: all
 	install -m 0755 $(BINDIR)/amrouter $(BINDIR)/amctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config.example.yml $(DESTDIR)$(PREFIX)/share/amrouter/
 	install -m 0644 teams/*.yml $(DESTDIR)$(PREFIX)/share/amrouter/teams/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build bin

@@ -15,6 +15,7 @@ import getpass
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -128,6 +129,20 @@ class Usage(unittest.TestCase):
         for name in ["alerts", "send", "silence", "ack", "unack", "incidents", "incident",
                      "status"]:
             self.assertIn("  " + name + " ", out)
+
+    def test_man_page_documents_every_command(self):
+        rc, out, _ = amctl("--help")
+        names = [l.split()[0] for l in out.split("commands:")[1].splitlines()
+                 if l.startswith("  ")]
+        self.assertIn("ack", names)
+        with open(os.path.join(harness.REPO, "docs", "man", "amctl.1")) as f:
+            man = f.read()
+        # Each command is the tag of a .TP entry: the text after the macro and
+        # font escapes starts with its name.
+        man = re.sub(r"\\f[BIRP]", "", man).replace("\\-", "-")
+        tags = [re.sub(r'^\.B[IR]? "?', "", l) for l in man.splitlines()]
+        for name in names:
+            self.assertTrue(any(re.match(re.escape(name) + r"\b", t) for t in tags), name)
 
     def test_usage_errors_exit_2(self):
         cases = [

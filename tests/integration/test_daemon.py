@@ -228,6 +228,20 @@ class RunningTest(unittest.TestCase):
         self._stops_promptly(signal.SIGTERM)
         self.assertIn("SIGTERM", self.d.logs())
 
+    def test_sigterm_with_open_connections(self):
+        # An idle keep-alive connection and a half-sent request must not hold up the stop.
+        import http.client
+        idle = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
+        idle.request("GET", "/-/ready")
+        self.assertEqual(idle.getresponse().read(), b"OK")
+        half = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        half.sendall(b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
+        try:
+            self._stops_promptly(signal.SIGTERM)
+        finally:
+            idle.close()
+            half.close()
+
     def test_sigint_exits_zero(self):
         self._stops_promptly(signal.SIGINT)
 
