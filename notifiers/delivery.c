@@ -421,10 +421,18 @@ static void start(struct delivery *d, struct delivery_item *it)
     if (rq->setup != NULL) {
         /* An integration's own transfer (SMTP, one SMS per number): notifier.h. */
         struct error err = {{0}};
-        int rc = rq->setup(rq, h, &err);
+        int rc = it->req.setup(&it->req, h, &err);
 
         curl_slist_free_all(sl);
         sl = NULL;
+        if (rc == 2) {
+            /* Held by a rate limit (SMS throttle): not an attempt, not a failure. */
+            curl_easy_cleanup(h);
+            it->attempts--;
+            it->next_attempt_at = rq->defer_until;
+            delivery_set_state(it, DELIVERY_RETRY_WAIT, "throttled");
+            return;
+        }
         if (rc != 0) {
             curl_easy_cleanup(h);
             finish(d, it, rc > 0, rc > 0 ? "nothing to send" : err.msg);

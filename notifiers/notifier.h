@@ -52,15 +52,17 @@ struct notifier_request {
      * URL, method/upload, auth and its own TLS from ext plus the transport fields
      * above) and needs only the common ones (write/header callbacks, private, error
      * buffer). It returns 0 when configured, 1 when there is nothing (more) to send
-     * (the item is delivered), -1 with err (the item fails). A transfer through setup
-     * succeeds on CURLE_OK with a 2xx status for HTTP(S) or any status for SMTP
-     * (libcurl fails an SMTP transfer the server refused). After each success,
-     * advance() says whether another part follows (then the item is sent again at
-     * once); ext belongs to the integration and ext_free() frees it. */
-    int (*setup)(const struct notifier_request *rq, void *curl_easy, struct error *err);
+     * (the item is delivered), 2 when a rate limit holds it (the SMS throttle: try
+     * again at defer_until, wall ms; not an attempt), -1 with err (the item fails).
+     * A transfer through setup succeeds on CURLE_OK with a 2xx status for HTTP(S) or
+     * any status for SMTP (libcurl fails an SMTP transfer the server refused). After
+     * each success, advance() says whether another part follows (then the item is
+     * sent again at once); ext belongs to the integration, ext_free() frees it. */
+    int (*setup)(struct notifier_request *rq, void *curl_easy, struct error *err);
     bool (*advance)(const struct notifier_request *rq);
     void *ext;
     void (*ext_free)(void *ext);
+    int64_t defer_until;
 };
 
 /* What build() may read besides the job: the running config and amrouter's URL. */

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/alert.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "notifiers/notifier.h"
 #include "router/router.h"
@@ -56,8 +57,13 @@ void notify_request_release(struct notify_request *r)
     free(r->authzid);
     free(r->mail_from);
     strv_free(r->rcpt, r->n_rcpt);
+    if (r->queued)
+        sms_throttle_forget(r);
     free(r->dest);
     free(r->idem_key);
+    free(r->sms_text);
+    free(r->sms_to);
+    free(r->sms_from);
     curl_slist_free_all(r->curl_headers);
     curl_slist_free_all(r->curl_rcpt);
     notify_request_init(r);
@@ -535,16 +541,34 @@ static void ext_free(void *p)
     free(x);
 }
 
-static int ext_setup(const struct notifier_request *rq, void *curl_easy, struct error *err)
+static int ext_setup(struct notifier_request *rq, void *curl_easy, struct error *err)
 {
     struct notify_ext *x = rq->ext;
     struct notify_request *r;
     CURL *h = curl_easy;
     int rc = -1;
 
-    if (x == NULL || x->cur >= x->rs.n)
-        return 1;
-    r = &x->rs.v[x->cur];
+    for (;;) {
+        int64_t until = 0;
+        int g;
+
+        if (x == NULL || x->cur >= x->rs.n)
+            return 1;
+        r = &x->rs.v[x->cur];
+        if (r->sms_text == NULL)
+            break;
+        /* An SMS: the per-number throttle decides (send / merged elsewhere / wait). */
+        g = sms_throttle_gate(r, clock_now_ms(), &until);
+        if (g == 0)
+            break;
+        if (g == 2) {
+            rq->defer_until = until;
+            return 2;
+        }
+        if (g < 0)
+            return error_set(err, "%s: out of memory", r->redacted_url);
+        x->cur++; /* merged into another message to this number */
+    }
     r->http = NULL; /* the config may be gone: transport settings come from rq */
     if (notify_request_setup_curl(r, h, err) < 0)
         return -1;
@@ -595,7 +619,7 @@ int notify_export(struct notify_requests *rs, const struct notifier_config *nc,
 
     if (notifier_request_apply_http(out, &nc->http, err) < 0)
         return -1;
-    if (rs->n == 1 && rs->v[0].proto == NOTIFY_PROTO_HTTP) {
+    if (rs->n == 1 && rs->v[0].proto == NOTIFY_PROTO_HTTP && rs->v[0].sms_text == NULL) {
         struct notify_request *r = &rs->v[0];
 
         take(&out->method, &r->method);

@@ -79,6 +79,16 @@ struct notify_request {
     char *dest;          /* throttle/metrics key, e.g. "sms:+15550001111"; never a secret */
     char *idem_key;      /* idempotency key when the service has one (PagerDuty dedup_key) */
     int ok_status;       /* the service's documented success code (200, 201, 202); 0 = SMTP */
+
+    /* SMS only: the text before it was cut and the form fields, so the throttle can
+     * rebuild the body with " (+N more)" (sms_throttle_gate()). */
+    char *sms_text;
+    char *sms_to;
+    char *sms_from;
+    int max_segments;
+    size_t merged;                  /* messages merged into this one so far */
+    bool queued;                    /* waiting in the SMS throttle */
+    bool absorbed;                  /* merged into another message: nothing left to send */
     const struct http_config *http; /* borrowed: TLS files, proxy, timeouts, bearer */
 
     /* Transport state owned by notify_request_setup_curl(); freed by release. */
@@ -168,6 +178,17 @@ const char *notify_ctx_ack_url(const json_t *ctx);
 /* The number of SMS segments text takes (GSM-7 160/153 septets, else UCS-2 70/67
  * units, as sms.c counts them); -1 when memory runs out. */
 int sms_segments(const char *text);
+
+/* The SMS throttle, shared by every SMS request of the process (defaults 1/min and
+ * 10/h per number; AMR_SMS_THROTTLE="1/1m,10/1h" overrides, read once). Called by
+ * the delivery thread before sending SMS request r at wall time now:
+ *   0  send now; r's body was rebuilt to mention messages merged into it;
+ *   1  r was merged into another message to the same number: skip it;
+ *   2  wait: try again at *until.
+ * -1 on out of memory. */
+int sms_throttle_gate(struct notify_request *r, int64_t now, int64_t *until);
+/* Takes r out of the throttle's queue (r is being freed). Safe for any r. */
+void sms_throttle_forget(struct notify_request *r);
 
 /* Drops requests from index n on (to undo a builder's partial output). */
 void notify_requests_truncate(struct notify_requests *rs, size_t n);

@@ -25,9 +25,14 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/labels.h"
+#include "core/log.h"
 #include "core/testable.h"
+#include "notifiers/throttle.h"
 #include "templates/defaults.h"
 
+#include <pthread.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,12 +197,36 @@ int sms_segments(const char *text)
     return segs;
 }
 
+/* (Re)builds r's form body from its SMS fields: To, From and the text cut to
+ * max_segments with " (+N more)" when messages were merged into it. */
+static int sms_body(struct notify_request *r)
+{
+    char suffix[48] = "";
+    char *fit;
+    int rc = -1;
+
+    if (r->merged > 0)
+        snprintf(suffix, sizeof(suffix), " (+%zu more)", r->merged);
+    fit = sms_fit(r->sms_text, suffix, r->max_segments);
+    if (fit == NULL)
+        return -1;
+    buf_reset(&r->body);
+    if (buf_appends(&r->body, "To=") < 0 || notify_form_escape(&r->body, r->sms_to) < 0 ||
+        buf_appends(&r->body, "&From=") < 0 || notify_form_escape(&r->body, r->sms_from) < 0 ||
+        buf_appends(&r->body, "&Body=") < 0 || notify_form_escape(&r->body, fit) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(fit);
+    return rc;
+}
+
 int sms_build(const struct notifier_config *nc, const json_t *ctx, const struct notify_opts *o,
               struct notify_requests *out, struct error *err)
 {
     const json_t *inc = notify_ctx_incident(ctx);
-    char *text = NULL, *body_text = NULL;
-    char what[128], suffix[48] = "";
+    char *text = NULL;
+    char what[128];
     struct buf url;
     size_t n0 = out->n;
     int rc = -1;
@@ -218,11 +247,6 @@ int sms_build(const struct notifier_config *nc, const json_t *ctx, const struct 
                             what, &text, err) < 0)
         goto out;
     notify_trim(text);
-    if (o->merged > 0)
-        snprintf(suffix, sizeof(suffix), " (+%zu more)", o->merged);
-    body_text = sms_fit(text, suffix, nc->max_segments);
-    if (body_text == NULL)
-        goto oom;
     {
         const char *base =
             nc->twilio_api_url != NULL ? nc->twilio_api_url : "https://api.twilio.com";
@@ -249,6 +273,11 @@ int sms_build(const struct notifier_config *nc, const json_t *ctx, const struct 
         r->password = strdup(nc->auth_token.value);
         r->ok_status = 201;
         r->http = &nc->http;
+        r->sms_text = strdup(text);
+        r->sms_to = strdup(nc->sms_to[i]);
+        r->sms_from = strdup(nc->sms_from);
+        r->max_segments = nc->max_segments;
+        r->merged = o->merged;
         buf_init(&dest, 256);
         if (buf_printf(&dest, "sms:%s", nc->sms_to[i]) < 0) {
             buf_release(&dest);
@@ -256,11 +285,10 @@ int sms_build(const struct notifier_config *nc, const json_t *ctx, const struct 
         }
         r->dest = buf_detach(&dest);
         if (r->method == NULL || r->url == NULL || r->redacted_url == NULL || r->username == NULL ||
-            r->password == NULL || r->dest == NULL ||
+            r->password == NULL || r->dest == NULL || r->sms_text == NULL || r->sms_to == NULL ||
+            r->sms_from == NULL ||
             notify_request_add_header(r, "Content-Type", "application/x-www-form-urlencoded") < 0 ||
-            buf_appends(&r->body, "To=") < 0 || notify_form_escape(&r->body, nc->sms_to[i]) < 0 ||
-            buf_appends(&r->body, "&From=") < 0 || notify_form_escape(&r->body, nc->sms_from) < 0 ||
-            buf_appends(&r->body, "&Body=") < 0 || notify_form_escape(&r->body, body_text) < 0)
+            sms_body(r) < 0)
             goto oom;
     }
     rc = 0;
@@ -273,8 +301,87 @@ out:
         notify_requests_truncate(out, n0);
     buf_release(&url);
     free(text);
-    free(body_text);
     return rc;
+}
+
+/* ------------------------------------------------------------------ the SMS throttle */
+
+static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct throttle *throttle;
+
+/* Under throttle_mu. The process's SMS throttle, made on first use. */
+static struct throttle *sms_throttle(void)
+{
+    struct throttle_limit lim[8];
+    size_t n = 0;
+    struct error err;
+    const char *env;
+
+    if (throttle != NULL)
+        return throttle;
+    env = getenv("AMR_SMS_THROTTLE");
+    if (env != NULL && env[0] != '\0' &&
+        throttle_parse_limits(env, lim, sizeof(lim) / sizeof(lim[0]), &n, &err) < 0) {
+        log_warn("AMR_SMS_THROTTLE ignored, using the defaults", "err", err.msg, NULL);
+        n = 0;
+    }
+    throttle = throttle_new(n > 0 ? lim : NULL, n);
+    return throttle;
+}
+
+int sms_throttle_gate(struct notify_request *r, int64_t now, int64_t *until)
+{
+    struct throttle_batch b;
+    struct throttle *t;
+    int rc = -1;
+
+    pthread_mutex_lock(&throttle_mu);
+    t = sms_throttle();
+    if (t == NULL)
+        goto out;
+    if (r->absorbed) {
+        rc = 1;
+        goto out;
+    }
+    if (!r->queued) {
+        if (throttle_push(t, r->dest, (int64_t)(intptr_t)r, now) < 0)
+            goto out;
+        r->queued = true;
+    }
+    switch (throttle_pop_dest(t, r->dest, now, &b)) {
+    case 1:
+        /* Everything queued for this number goes out as this one message. */
+        for (size_t i = 0; i < b.n; i++) {
+            struct notify_request *o = (struct notify_request *)(intptr_t)b.ids[i];
+
+            o->queued = false;
+            if (o == r)
+                continue;
+            o->absorbed = true;
+            r->merged += 1 + o->merged;
+        }
+        throttle_batch_release(&b);
+        rc = sms_body(r) < 0 ? -1 : 0;
+        break;
+    case 0:
+        *until = throttle_next_dest(t, r->dest, now);
+        rc = 2;
+        break;
+    default:
+        break;
+    }
+out:
+    pthread_mutex_unlock(&throttle_mu);
+    return rc;
+}
+
+void sms_throttle_forget(struct notify_request *r)
+{
+    pthread_mutex_lock(&throttle_mu);
+    if (throttle != NULL && r->queued && r->dest != NULL)
+        throttle_remove(throttle, r->dest, (int64_t)(intptr_t)r);
+    r->queued = false;
+    pthread_mutex_unlock(&throttle_mu);
 }
 
 static int sms_notify(const struct notifier_env *env, const struct receiver *rcv,

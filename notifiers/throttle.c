@@ -10,6 +10,10 @@
  */
 #include "notifiers/throttle.h"
 
+#include "core/duration.h"
+#include "core/error.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +217,24 @@ int throttle_push(struct throttle *t, const char *dest, int64_t id, int64_t now)
     return 0;
 }
 
+/* Hands out best's queue as a batch and records the send. */
+static int release(struct throttle *t, struct dest *best, int64_t now, struct throttle_batch *out)
+{
+    out->dest = strdup(best->name);
+    if (out->dest == NULL || record(best, now) < 0) {
+        free(out->dest);
+        out->dest = NULL;
+        return -1;
+    }
+    out->ids = best->ids;
+    out->n = best->n_ids;
+    best->ids = NULL;
+    best->n_ids = 0;
+    best->cap_ids = 0;
+    prune(t, (size_t)(best - t->d), now);
+    return 1;
+}
+
 int throttle_pop(struct throttle *t, int64_t now, struct throttle_batch *out)
 {
     struct dest *best = NULL;
@@ -228,19 +250,40 @@ int throttle_pop(struct throttle *t, int64_t now, struct throttle_batch *out)
     }
     if (best == NULL)
         return 0;
-    out->dest = strdup(best->name);
-    if (out->dest == NULL || record(best, now) < 0) {
-        free(out->dest);
-        out->dest = NULL;
-        return -1;
+    return release(t, best, now, out);
+}
+
+int throttle_pop_dest(struct throttle *t, const char *dest, int64_t now, struct throttle_batch *out)
+{
+    struct dest *d = find(t, dest);
+
+    memset(out, 0, sizeof(*out));
+    if (d == NULL || d->n_ids == 0 || allowed_at(t, d, now) > now)
+        return 0;
+    return release(t, d, now, out);
+}
+
+int64_t throttle_next_dest(const struct throttle *t, const char *dest, int64_t now)
+{
+    const struct dest *d = find(t, dest);
+
+    return d == NULL ? now : allowed_at(t, d, now);
+}
+
+bool throttle_remove(struct throttle *t, const char *dest, int64_t id)
+{
+    struct dest *d = find(t, dest);
+
+    if (d == NULL)
+        return false;
+    for (size_t i = 0; i < d->n_ids; i++) {
+        if (d->ids[i] != id)
+            continue;
+        memmove(d->ids + i, d->ids + i + 1, (d->n_ids - i - 1) * sizeof(*d->ids));
+        d->n_ids--;
+        return true;
     }
-    out->ids = best->ids;
-    out->n = best->n_ids;
-    best->ids = NULL;
-    best->n_ids = 0;
-    best->cap_ids = 0;
-    prune(t, (size_t)(best - t->d), now);
-    return 1;
+    return false;
 }
 
 int64_t throttle_next(const struct throttle *t, int64_t now)
@@ -275,4 +318,44 @@ void throttle_batch_release(struct throttle_batch *b)
     free(b->dest);
     free(b->ids);
     memset(b, 0, sizeof(*b));
+}
+
+int throttle_parse_limits(const char *s, struct throttle_limit *out, size_t max, size_t *n,
+                          struct error *err)
+{
+    const char *p = s;
+
+    *n = 0;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        char part[64], *slash, *end;
+        unsigned long count;
+        int64_t ms;
+
+        if (len == 0 || len >= sizeof(part))
+            return error_set(err, "throttle limits \"%s\": bad part at offset %zu", s,
+                             (size_t)(p - s));
+        memcpy(part, p, len);
+        part[len] = '\0';
+        slash = strchr(part, '/');
+        if (slash == NULL)
+            return error_set(err, "throttle limit \"%s\": want MAX/DURATION", part);
+        *slash = '\0';
+        count = strtoul(part, &end, 10);
+        if (*end != '\0' || end == part || count == 0 || count > 1000000)
+            return error_set(err, "throttle limit \"%s/%s\": bad count", part, slash + 1);
+        if (duration_parse(slash + 1, &ms, err) < 0 || ms <= 0)
+            return error_set(err, "throttle limit \"%s/%s\": bad duration", part, slash + 1);
+        if (*n == max)
+            return error_set(err, "throttle limits \"%s\": at most %zu", s, max);
+        out[*n].max = (unsigned)count;
+        out[*n].window_ms = ms;
+        (*n)++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (*n == 0)
+        return error_set(err, "throttle limits: empty");
+    return 0;
 }

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct error;
+
 struct throttle_limit {
     int64_t window_ms;
     unsigned max; /* sends allowed in any window_ms; >= 1 */
@@ -29,6 +31,11 @@ struct throttle_limit {
 
 /* The default limits: 1 per 60 s and 10 per hour. */
 extern const struct throttle_limit throttle_default_limits[2];
+
+/* Parses limits written "MAX/DURATION[,MAX/DURATION...]", e.g. "1/1m,10/1h", into
+ * out (room for max entries). Returns 0 and sets *n, or -1 with err naming the part. */
+int throttle_parse_limits(const char *s, struct throttle_limit *out, size_t max, size_t *n,
+                          struct error *err);
 
 /* Messages queued for one destination and released together. */
 struct throttle_batch {
@@ -56,6 +63,19 @@ bool throttle_allowed(const struct throttle *t, const char *dest, int64_t now);
  * oldest message was queued. Returns 0 when nothing may go now, -1 when memory
  * runs out (nothing changed). */
 int throttle_pop(struct throttle *t, int64_t now, struct throttle_batch *out);
+
+/* Like throttle_pop() for one destination only: when dest has queued messages and
+ * may send at now, moves them into *out, records a send and returns 1; 0 when it
+ * may not (or has nothing queued); -1 when memory runs out. */
+int throttle_pop_dest(struct throttle *t, const char *dest, int64_t now,
+                      struct throttle_batch *out);
+
+/* The earliest time >= now at which dest may send (now when it may already). */
+int64_t throttle_next_dest(const struct throttle *t, const char *dest, int64_t now);
+
+/* Takes message `id` out of dest's queue (its sender gave up on it). Returns true
+ * when it was queued. */
+bool throttle_remove(struct throttle *t, const char *dest, int64_t id);
 
 /* Records a send to dest at now that did not go through the queue. 0 / -1 (OOM). */
 int throttle_record(struct throttle *t, const char *dest, int64_t now);

@@ -371,5 +371,41 @@ class DaemonTest(unittest.TestCase):
         self.assertNotIn("SECRET", logs)
 
 
+    def test_sms_storm_is_throttled_and_merged(self):
+        """Five incidents at once to one number with a 1-per-3s limit: one message
+        at once, the other four merged into one "(+3 more)" message after the window,
+        and every job reported delivered (none lost)."""
+        tw = FakeTwilio()
+        tw.start()
+        self.addCleanup(tw.stop)
+        old = os.environ.get("AMR_SMS_THROTTLE")
+        os.environ["AMR_SMS_THROTTLE"] = "1/3s,10/1h"
+        self.addCleanup(lambda: os.environ.pop("AMR_SMS_THROTTLE") if old is None
+                        else os.environ.__setitem__("AMR_SMS_THROTTLE", old))
+        cfg = ("route:\n  receiver: sms\n  group_by: [alertname]\n  group_wait: 1s\n"
+               "  group_interval: 1m\n  repeat_interval: 1h\n"
+               "receivers:\n- name: sms\n  sms_configs:\n"
+               "  - account_sid: %s\n    auth_token: %s\n    from: '+15550000000'\n"
+               "    to: '+15551111111'\n    api_url: %s\n" % (tw.sid, tw.token, tw.base))
+        d = harness.Amrouter(cfg)
+        self.addCleanup(d.cleanup)
+        d.start()
+        starts = harness.rfc3339(time.time() - 5)
+        r = harness.post_alerts(d.url, [harness.alert("Storm%d" % i, starts_at=starts)
+                                        for i in range(5)])
+        self.assertEqual(r.status, 200, r.text)
+        harness.wait_until(lambda: len(tw.requests) >= 2, timeout=20, what="two SMS")
+        harness.wait_until(lambda: d.logs().count("notification delivered") >= 5, timeout=10,
+                           what="all five jobs delivered")
+        time.sleep(0.5)
+        reqs = tw.requests
+        self.assertEqual(len(reqs), 2, reqs)
+        first, second = (q.form()["Body"][0] for q in reqs)
+        self.assertNotIn("more)", first)
+        self.assertTrue(second.endswith(" (+3 more)"), second)
+        self.assertGreaterEqual(reqs[1].time - reqs[0].time, 2.9)
+        self.assertIn("throttled", d.logs())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -151,6 +151,38 @@ static void test_fit_ucs2(void **state)
     assert_int_equal(sms_segments(s), 1);
 }
 
+/* The process-wide SMS throttle: a storm to one number is merged, not dropped. */
+static void test_throttle_gate_merges(void **state)
+{
+    struct nfix f;
+    int64_t until = 0, t0 = FIX_NOW;
+
+    (void)state;
+    nfix_load(&f, "  sms_configs:\n  - account_sid: A\n    auth_token: T\n    from: '1'\n"
+                  "    to: '+4900'\n");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sms_build(f.nc, f.ctx, &f.opts, &f.out, &f.err), 0);
+    assert_int_equal(f.out.n, 4);
+    /* The first goes at once; the next three wait for the minute to pass. */
+    assert_int_equal(sms_throttle_gate(&f.out.v[0], t0, &until), 0);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(sms_throttle_gate(&f.out.v[i], t0 + 1000 * i, &until), 2);
+        assert_int_equal(until, t0 + 60000);
+        assert_true(f.out.v[i].queued);
+    }
+    /* The third is given up (its job superseded): it leaves the queue. */
+    sms_throttle_forget(&f.out.v[2]);
+    assert_false(f.out.v[2].queued);
+    /* At the minute, whichever asks first carries the other: "(+1 more)". */
+    assert_int_equal(sms_throttle_gate(&f.out.v[3], t0 + 60000, &until), 0);
+    assert_true(f.out.v[1].absorbed);
+    assert_int_equal(f.out.v[3].merged, 1);
+    assert_non_null(strstr(buf_str(&f.out.v[3].body), "+%28%2B1+more%29"));
+    assert_int_equal(sms_throttle_gate(&f.out.v[1], t0 + 60001, &until), 1);
+    /* Another number is not held by this one. */
+    nfix_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_default_template_fits_one_segment),
         cmocka_unit_test(test_fit_gsm),
         cmocka_unit_test(test_fit_ucs2),
+        cmocka_unit_test(test_throttle_gate_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
  */
 #include "notifiers/throttle.h"
 
+#include "core/error.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +149,54 @@ static void test_storm_loses_nothing(void **state)
     throttle_free(t);
 }
 
+static void test_per_destination_api(void **state)
+{
+    struct throttle *t = throttle_new(NULL, 0);
+    struct throttle_batch b;
+
+    (void)state;
+    assert_int_equal(throttle_next_dest(t, "x", 5), 5);
+    assert_int_equal(throttle_push(t, "x", 1, 0), 0);
+    assert_int_equal(throttle_push(t, "y", 2, 0), 0);
+    assert_int_equal(throttle_pop_dest(t, "y", 0, &b), 1);
+    assert_int_equal(b.ids[0], 2);
+    throttle_batch_release(&b);
+    assert_int_equal(throttle_pop_dest(t, "y", 10, &b), 0); /* nothing queued */
+    assert_int_equal(throttle_push(t, "y", 3, 10), 0);
+    assert_int_equal(throttle_pop_dest(t, "y", 10, &b), 0); /* limited */
+    assert_int_equal(throttle_next_dest(t, "y", 10), MIN);
+    assert_true(throttle_remove(t, "y", 3));
+    assert_false(throttle_remove(t, "y", 3));
+    assert_false(throttle_remove(t, "nope", 3));
+    assert_int_equal(throttle_queued(t), 1); /* x's */
+    assert_int_equal(throttle_pop_dest(t, "x", 0, &b), 1);
+    throttle_batch_release(&b);
+    throttle_free(t);
+}
+
+static void test_parse_limits(void **state)
+{
+    struct throttle_limit l[4];
+    struct error err;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(throttle_parse_limits("1/1m,10/1h", l, 4, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0].max, 1);
+    assert_int_equal(l[0].window_ms, MIN);
+    assert_int_equal(l[1].max, 10);
+    assert_int_equal(l[1].window_ms, HOUR);
+    assert_int_equal(throttle_parse_limits("3/500ms", l, 4, &n, &err), 0);
+    assert_int_equal(l[0].window_ms, 500);
+    assert_int_equal(throttle_parse_limits("0/1m", l, 4, &n, &err), -1);
+    assert_non_null(strstr(err.msg, "0/1m"));
+    assert_int_equal(throttle_parse_limits("1-1m", l, 4, &n, &err), -1);
+    assert_int_equal(throttle_parse_limits("1/xx", l, 4, &n, &err), -1);
+    assert_int_equal(throttle_parse_limits("", l, 4, &n, &err), -1);
+    assert_int_equal(throttle_parse_limits("1/1s,1/1s,1/1s", l, 2, &n, &err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +204,8 @@ int main(void)
         cmocka_unit_test(test_hourly_burst),
         cmocka_unit_test(test_custom_limits_and_fairness),
         cmocka_unit_test(test_storm_loses_nothing),
+        cmocka_unit_test(test_per_destination_api),
+        cmocka_unit_test(test_parse_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
