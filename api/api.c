@@ -56,6 +56,7 @@ static void post_alerts(const struct api *a, const struct http_request *req,
         return;
     }
     if (api_parse_alerts(req->body, req->body_len, &alerts, &n, &bad, &err) < 0) {
+        log_debug("alerts rejected", "path", req->path, "err", err.msg, NULL);
         if (v1)
             http_respond_json(resp, 400,
                               json_pack("{s:s, s:s, s:s}", "status", "error", "errorType",
@@ -155,6 +156,7 @@ static void h_post_silence(void *ctx, const struct http_request *req, struct htt
         return;
     }
     if (api_parse_silence(req->body, req->body_len, clock_now_ms(), &in, &bad, &err) < 0) {
+        log_debug("silence rejected", "err", err.msg, NULL);
         if (bad == API_BAD_SHAPE)
             http_respond_error_obj(resp, 400, err.msg);
         else
