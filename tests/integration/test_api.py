@@ -198,6 +198,39 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(groups[0]["receiver"], {"name": "team-db"})
         self.assertEqual([a["labels"]["alertname"] for a in groups[0]["alerts"]], ["GroupA"])
 
+    def test_concurrent_posts(self):
+        # 8 connections at once, each with its own keep-alive connection: every alert
+        # of every batch is stored, no request fails.
+        import http.client
+        import threading
+        errors = []
+
+        def worker(w):
+            conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+            try:
+                for k in range(10):
+                    body = json.dumps([harness.alert("Conc", {"w": str(w), "k": str(k),
+                                                              "i": str(i)})
+                                       for i in range(10)])
+                    conn.request("POST", "/api/v2/alerts", body=body,
+                                 headers={"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                    if r.status != 200:
+                        errors.append(r.status)
+            except OSError as e:
+                errors.append(e)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(self.alerts(filter='alertname="Conc"')), 800)
+
     # ------------------------------------------------------------ silences
 
     def test_silence_lifecycle(self):
