@@ -66,12 +66,13 @@ static void report_ack(const json_t *inc, const char *by, int64_t started)
     buf_release(&group);
 }
 
-static void print_ids(const char *label, const json_t *ids)
+/* "acknowledged incidents 42, 43" / "acknowledged incident 42". */
+static void print_ids(const char *one, const char *many, const json_t *ids)
 {
     size_t i;
     json_t *v;
 
-    printf("%s", label);
+    printf("%s", json_array_size(ids) == 1 ? one : many);
     json_array_foreach(ids, i, v)
         printf("%s%lld", i > 0 ? ", " : " ", (long long)json_integer_value(v));
     printf("\n");
@@ -138,8 +139,11 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
         all = json_array();
         rc = AMCTL_OK;
         for (int i = 1; i <= nargs; i++) {
+            int64_t id = 0;
+
+            amctl_parse_id(argv[i], &id); /* checked above */
             buf_reset(&path);
-            buf_printf(&path, "/api/v2/incidents/%s/ack", argv[i]);
+            buf_printf(&path, "/api/v2/incidents/%lld/ack", (long long)id);
             if (amctl_http(g, "POST", buf_str(&path), body, &reply, NULL, &err) < 0) {
                 amctl_fail(AMCTL_REFUSED, "ack", "%s", err.msg);
                 rc = AMCTL_REFUSED;
@@ -174,9 +178,11 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
         amctl_print_json(reply);
     } else {
         if (json_array_size(json_object_get(reply, "acknowledged")) > 0)
-            print_ids("acknowledged incident(s)", json_object_get(reply, "acknowledged"));
+            print_ids("acknowledged incident", "acknowledged incidents",
+                      json_object_get(reply, "acknowledged"));
         if (json_array_size(json_object_get(reply, "alreadyAcknowledged")) > 0)
-            print_ids("already acknowledged:", json_object_get(reply, "alreadyAcknowledged"));
+            print_ids("already acknowledged: incident", "already acknowledged: incidents",
+                      json_object_get(reply, "alreadyAcknowledged"));
     }
     if (json_array_size(json_object_get(reply, "acknowledged")) == 0 &&
         json_array_size(json_object_get(reply, "alreadyAcknowledged")) == 0) {

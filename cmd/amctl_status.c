@@ -106,10 +106,17 @@ static void print_status(const struct amctl_global *g, const json_t *st)
         printf(" (revision %s%s%s)", amctl_jstr(vi, "revision"),
                amctl_jstr(vi, "branch")[0] != '\0' ? ", branch " : "", amctl_jstr(vi, "branch"));
     printf("\n");
-    if (amctl_jstr(vi, "buildDate")[0] != '\0' || amctl_jstr(vi, "goVersion")[0] != '\0')
-        printf("built:    %s%s%s%s%s\n", amctl_jstr(vi, "buildDate"),
-               amctl_jstr(vi, "buildUser")[0] != '\0' ? " by " : "", amctl_jstr(vi, "buildUser"),
-               amctl_jstr(vi, "goVersion")[0] != '\0' ? " with " : "", amctl_jstr(vi, "goVersion"));
+    /* "built: DATE by USER with GO", leaving out the parts the server does not say. */
+    buf_reset(&cfg);
+    if (amctl_jstr(vi, "buildDate")[0] != '\0')
+        buf_printf(&cfg, "%s", amctl_jstr(vi, "buildDate"));
+    if (amctl_jstr(vi, "buildUser")[0] != '\0')
+        buf_printf(&cfg, "%sby %s", cfg.len > 0 ? " " : "", amctl_jstr(vi, "buildUser"));
+    if (amctl_jstr(vi, "goVersion")[0] != '\0')
+        buf_printf(&cfg, "%swith %s", cfg.len > 0 ? " " : "", amctl_jstr(vi, "goVersion"));
+    if (cfg.len > 0)
+        printf("built:    %s\n", buf_str(&cfg));
+    buf_reset(&cfg);
     amctl_time_text(uptime, when, sizeof(when));
     amctl_ago_text(uptime, clock_now_ms(), ago, sizeof(ago));
     if (ago[0] != '\0')

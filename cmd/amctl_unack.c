@@ -76,8 +76,11 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv)
     }
     rc = AMCTL_OK;
     for (int i = 1; i <= nids; i++) {
+        int64_t id = 0;
+
+        amctl_parse_id(argv[i], &id); /* checked above */
         buf_reset(&path);
-        buf_printf(&path, "/api/v2/incidents/%s/unack", argv[i]);
+        buf_printf(&path, "/api/v2/incidents/%lld/unack", (long long)id);
         if (amctl_http(g, "POST", buf_str(&path), body, &reply, NULL, &err) < 0) {
             amctl_fail(AMCTL_REFUSED, "unack", "%s", err.msg);
             rc = AMCTL_REFUSED;
@@ -86,7 +89,7 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv)
         if (strcmp(g->output, "json") == 0)
             json_array_append(all, reply);
         else
-            printf("incident %s is %s\n", argv[i],
+            printf("incident %lld is %s\n", (long long)id,
                    amctl_jstr(reply, "state")[0] != '\0' ? amctl_jstr(reply, "state") : "?");
         json_decref(reply);
         reply = NULL;

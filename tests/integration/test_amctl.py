@@ -263,8 +263,8 @@ class FakeServerTests(unittest.TestCase):
         rc, out, err = amctl("ack", "alertname=DiskFull", "instance=~\"db.*\"", "--by", "alice",
                              "-c", "maint", url=self.srv.url)
         self.assertEqual((rc, err), (0, ""))
-        self.assertIn("acknowledged incident(s) 42, 43", out)
-        self.assertIn("already acknowledged: 41", out)
+        self.assertEqual(out, "acknowledged incidents 42, 43\n"
+                              "already acknowledged: incident 41\n")
         self.assertEqual(self.srv.requests[0][3], {
             "by": "alice", "via": "amctl", "comment": "maint",
             "matchers": [
