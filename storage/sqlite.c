@@ -84,6 +84,15 @@ static const char *const migrations[] = {
     "  group_key TEXT NOT NULL,"
     "  resolved_at INTEGER NOT NULL DEFAULT 0,"
     "  data TEXT NOT NULL);",
+    /* 2 -> 3: the audit log (issue 7; storage/audit.c writes it on its own connection). */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  details TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_at ON audit(at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
