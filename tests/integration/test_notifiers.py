@@ -343,16 +343,41 @@ class DaemonTest(unittest.TestCase):
                          ["+15551111111", "+15552222222"])
         for r in tw.requests[:2]:
             self.assertEqual(r.basic_auth(), (tw.sid, tw.token))
-            self.assertRegex(r.form()["Body"][0], r"^FIRING #\d+: disk full$")
+            self.assertRegex(r.form()["Body"][0],
+                             r"^FIRING #\d+: disk full Ack: %s/ack/[A-Za-z0-9_-]+$" % d.url)
+        incident = int(att["title"].split("#")[1].rstrip(")"))
+        ack_url = att["actions"][0]["url"]
+        self.assertTrue(ack_url.startswith(d.url + "/ack/"), ack_url)
+        self.assertEqual(ev["links"][0], {"href": ack_url,
+                                          "text": "Acknowledge incident #%d" % incident})
+        self.assertIn(ack_url, tw.requests[0].form()["Body"][0])
 
         self.assertEqual(m.rcpt_tos, ["db@example.com"])
         msg = email.message_from_bytes(m.content, policy=email.policy.default)
         self.assertEqual(msg.get_content_type(), "multipart/alternative")
         self.assertIn("DiskFull", str(msg["Subject"]))
 
+        # Acknowledge through the API: PagerDuty gets acknowledge (same dedup_key), Slack
+        # a yellow message without the button, SMS stays quiet (notify_acks is off).
+        n_sms = len(tw.requests)
+        r = harness.post_json(d.url + "/api/v2/incidents/%d/ack" % incident,
+                              {"by": "alice", "comment": "on it"})
+        self.assertEqual(r.status, 200, r.text)
+        harness.wait_until(lambda: any(q.json().get("event_action") == "acknowledge"
+                                       for q in pd.requests), timeout=20, what="PD acknowledge")
+        ack = [q.json() for q in pd.requests if q.json()["event_action"] == "acknowledge"][0]
+        self.assertEqual(ack["dedup_key"], ev["dedup_key"])
+        self.assertNotIn("payload", ack)
+        harness.wait_until(lambda: any(q.json()["attachments"][0]["color"] == "warning"
+                                       for q in slack.requests[2:]), timeout=20,
+                           what="slack ack notice")
+        acked = [q.json()["attachments"][0] for q in slack.requests[2:]
+                 if q.json()["attachments"][0]["color"] == "warning"][0]
+        self.assertNotIn("actions", acked)
+        self.assertIn("acknowledged", acked["title"])
+
         # Resolve: PagerDuty gets resolve with the same dedup_key; Slack (send_resolved) a
         # green message; SMS stays quiet (notify_acks is off).
-        n_sms = len(tw.requests)
         r = harness.post_alerts(d.url, [harness.alert("DiskFull", labels={"instance": "db-1"},
                                                       starts_at=starts,
                                                       ends_at=harness.rfc3339(time.time() - 1))])
