@@ -87,9 +87,21 @@ static struct family fams[MET_N] = {
 static pthread_mutex_t publish_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int64_t dropped;
 
-static bool same(const struct series *s, const char *l1, const char *l2)
+/* "webhook[0]" (the delivery's name for an integration) is labelled "webhook". */
+static bool integration_label(const struct family *f)
 {
-    return strncmp(s->l1, l1 != NULL ? l1 : "", LABEL_MAX - 1) == 0 &&
+    return f->label1 != NULL && strcmp(f->label1, "integration") == 0;
+}
+
+static bool same(const struct family *f, const struct series *s, const char *l1, const char *l2)
+{
+    const char *v1 = l1 != NULL ? l1 : "";
+    size_t n1 = integration_label(f) ? strcspn(v1, "[") : strlen(v1);
+
+    if (n1 > LABEL_MAX - 1)
+        n1 = LABEL_MAX - 1; /* stored values are truncated the same way */
+
+    return strlen(s->l1) == n1 && strncmp(s->l1, v1, n1) == 0 &&
            strncmp(s->l2, l2 != NULL ? l2 : "", LABEL_MAX - 1) == 0;
 }
 
@@ -98,7 +110,7 @@ static struct series *find(struct family *f, const char *l1, const char *l2)
     size_t n = atomic_load_explicit(&f->n, memory_order_acquire);
 
     for (size_t i = 0; i < n; i++) {
-        if (same(&f->series[i], l1, l2))
+        if (same(f, &f->series[i], l1, l2))
             return &f->series[i];
     }
     return NULL;
@@ -128,6 +140,8 @@ static struct series *get(enum metric_id id, const char *l1, const char *l2, boo
     if (s == NULL && f->series != NULL && n < METRICS_MAX_SERIES) {
         s = &f->series[n];
         snprintf(s->l1, sizeof(s->l1), "%s", l1 != NULL ? l1 : "");
+        if (integration_label(f))
+            s->l1[strcspn(s->l1, "[")] = '\0';
         snprintf(s->l2, sizeof(s->l2), "%s", l2 != NULL ? l2 : "");
         atomic_store_explicit(&f->n, n + 1, memory_order_release);
     }
