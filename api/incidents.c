@@ -55,7 +55,7 @@ static const char *const page_headers[] = {
     "Content-Security-Policy",
     "frame-ancestors 'none'; form-action 'self'",
     "Referrer-Policy",
-    "no-referrer",
+    "same-origin",
     NULL,
 };
 
@@ -631,6 +631,9 @@ void api_h_ack_post(void *ctx, const struct http_request *req, struct http_respo
     if (check_token(a, req, resp, &id) < 0)
         return;
     if (!same_origin(a, req)) {
+        const char *o = http_header_get(req, "Origin"), *r = http_header_get(req, "Referer");
+        log_warn("ack form refused: sent from another origin", "origin", o != NULL ? o : "",
+                 "referer", r != NULL ? r : "", NULL);
         simple_page(resp, 403, "Request refused",
                     "This form was sent from another site. Open the link from the "
                     "notification and press the button there.");
