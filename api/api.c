@@ -10,6 +10,7 @@
 
 #include "api/auth.h"
 #include "api/metrics.h"
+#include "api/webview.h"
 #include "api/parse.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -340,6 +341,9 @@ const struct http_route api_routes[] = {
     {"GET", "/api/v2/audit", api_h_audit},
     {"POST", "/api/v2/admin/backup", api_h_backup},
     {"GET", "/metrics", api_h_metrics},
+    {"GET", "/", api_h_web_index},
+    {"POST", "/ui/ack/{id}", api_h_web_ack},
+    {"POST", "/ui/expire/{id}", api_h_web_expire},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
