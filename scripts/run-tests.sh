@@ -61,6 +61,22 @@ if [ "${AMR_SKIP_INTEGRATION:-0}" != 1 ] && [ -d tests/integration ]; then
         failed_names="$failed_names integration"
     fi
 fi
+# Fault injection (tests/faults): kill -9 under load, broken receivers, disk full,
+# a locked database, idle and oversized connections. About a minute and a half.
+if [ "${AMR_SKIP_FAULTS:-0}" != 1 ] && [ -d tests/faults ]; then
+    AMROUTER_BIN="$(pwd)/$BINDIR/amrouter" AMCTL_BIN="$(pwd)/$BINDIR/amctl" \
+        "$PYTHON" tests/faults/run.py >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    p=$(sed -n 's/^faults: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
+    f=$(sed -n 's/^faults: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n 1)
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ]; then
+        [ -n "$f" ] && [ "$f" -gt 0 ] || failed=$((failed + 1))
+        failed_names="$failed_names faults"
+    fi
+fi
 rm -f "$log"
 
 echo
