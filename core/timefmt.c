@@ -108,17 +108,13 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    if (y == 1 && mo == 1 && d == 1 && h == 0 && mi == 0 && sec == 0 && frac_ms == 0 &&
-        offset == 0) {
-        *ms = TIME_UNSET;
-        return 0;
-    }
     t = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 + frac_ms;
     /* An offset can carry 0000-01-01 or 9999-12-31 out of the years RFC 3339 can
      * print; such a time could not be formatted back (Go refuses them too). */
     if (t < days_from_civil(0, 1, 1) * 86400000 || t >= days_from_civil(10000, 1, 1) * 86400000)
         return -1;
-    *ms = t;
+    /* Go's zero time is an instant: "0001-01-01T00:01:00+00:01" is it too. */
+    *ms = t == days_from_civil(1, 1, 1) * 86400000 ? TIME_UNSET : t;
     return 0;
 }
 

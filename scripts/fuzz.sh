@@ -43,6 +43,7 @@ for name in $targets; do
         { failed=$((failed + 1)); failed_names="$failed_names $name"; continue; }
     work=$OUT/corpus/$name
     crashes=$OUT/crashes/$name
+    rm -rf "$crashes"
     mkdir -p "$work" "$crashes"
     cp -n tests/fuzz/corpus/$name/* "$work"/ 2>/dev/null
     [ -d tests/fuzz/regressions/$name ] && cp -n tests/fuzz/regressions/$name/* "$work"/ 2>/dev/null

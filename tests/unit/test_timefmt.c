@@ -77,6 +77,7 @@ static void test_zero_time(void **state)
     assert_int_equal(parse_ok("0001-01-01T00:00:00Z"), TIME_UNSET);
     assert_int_equal(parse_ok("0001-01-01T00:00:00.000Z"), TIME_UNSET);
     assert_int_equal(parse_ok("0001-01-01T00:00:00.000000000Z"), TIME_UNSET);
+    assert_int_equal(parse_ok("0001-01-01T01:00:00+01:00"), TIME_UNSET); /* the same instant */
     assert_string_equal(time_format_rfc3339(TIME_UNSET, out, sizeof(out)),
                         "0001-01-01T00:00:00.000Z");
     assert_string_equal(time_format_rfc3339nano(TIME_UNSET, out, sizeof(out)),
