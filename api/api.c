@@ -300,6 +300,14 @@ const struct http_route api_routes[] = {
     {"GET", "/-/healthy", h_healthy},
     {"GET", "/-/ready", h_ready},
     {"POST", "/-/reload", h_reload},
+    {"GET", "/api/v2/incidents", api_h_get_incidents},
+    {"GET", "/api/v2/incidents/{id}", api_h_get_incident},
+    {"POST", "/api/v2/incidents/{id}/ack", api_h_ack_incident},
+    {"POST", "/api/v2/incidents/{id}/unack", api_h_unack_incident},
+    {"POST", "/api/v2/acks", api_h_post_acks},
+    {"GET", "/ack/{token}", api_h_ack_page},
+    {"POST", "/ack/{token}", api_h_ack_post},
+    {"POST", "/api/v2/sms/inbound", api_h_sms_inbound},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

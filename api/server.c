@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,32 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+#define MAX_HEADERS 64
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct http_request *req = cls;
+    struct http_param *h = (struct http_param *)req->headers;
+
+    (void)kind;
+    if (req->n_headers >= MAX_HEADERS)
+        return MHD_NO;
+    h[req->n_headers].key = key;
+    h[req->n_headers].value = value != NULL ? value : "";
+    req->n_headers++;
+    return MHD_YES;
+}
+
+const char *http_header_get(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; req->headers != NULL && i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].key, name) == 0)
+            return req->headers[i].value;
+    }
+    return NULL;
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *resp)
 {
     struct MHD_Response *r;
@@ -366,9 +393,12 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     if (resp->allow != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    for (size_t i = 0;
+         resp->headers != NULL && resp->headers[i] != NULL && resp->headers[i + 1] != NULL; i += 2)
+        MHD_add_response_header(r, resp->headers[i], resp->headers[i + 1]);
     /* Every 503 is temporary (storage busy or full, engine stopping): tell clients
      * when to come back, as Prometheus and other senders honour Retry-After. */
-    if (resp->status == 503)
+    if (resp->status == 503 && MHD_get_response_header(r, "Retry-After") == NULL)
         MHD_add_response_header(r, "Retry-After", HTTP_RETRY_AFTER_S);
     ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
@@ -425,7 +455,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_big)
         return too_big(s, conn);
 
-    query = calloc(MAX_QUERY_PARAMS, sizeof(*query));
+    query = calloc(MAX_QUERY_PARAMS + MAX_HEADERS, sizeof(*query));
     if (query == NULL)
         return MHD_NO;
     memset(&req, 0, sizeof(req));
@@ -440,6 +470,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.body_len = st->body.len;
     req.query = query;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &req);
+    req.headers = query + MAX_QUERY_PARAMS;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &req);
     http_dispatch(s->routes, s->n_routes, s->ctx, &req, &resp);
     if (log_enabled(LOG_DEBUG)) {
         char status[16];

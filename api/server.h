@@ -40,6 +40,8 @@ struct http_request {
     size_t body_len;
     const struct http_param *query; /* in the order given */
     size_t n_query;
+    const struct http_param *headers; /* request headers (names as sent); may be NULL */
+    size_t n_headers;
     const char *params[HTTP_MAX_PATH_PARAMS]; /* {captures} of the matched pattern */
     size_t n_params;
     char param_store[512]; /* where params point; a longer capture does not match */
@@ -51,6 +53,8 @@ struct http_response {
     char *body;               /* malloc'd, may be NULL; freed by the server */
     size_t body_len;
     const char *allow; /* static string for an Allow header (405) or NULL */
+    /* Extra headers: static NULL-terminated list of name, value, name, value, ... */
+    const char *const *headers;
 };
 
 struct http_route {
@@ -113,5 +117,7 @@ void http_respond_error_str(struct http_response *resp, int status, const char *
 
 /* The value of the first query parameter named key, or NULL. */
 const char *http_query_get(const struct http_request *req, const char *key);
+/* The first request header called name (case-insensitive), or NULL. */
+const char *http_header_get(const struct http_request *req, const char *name);
 
 #endif

@@ -131,6 +131,14 @@ def pct(sorted_vals, p):
     return sorted_vals[k]
 
 
+def cpu_seconds(pid):
+    """(user, system) CPU seconds the process has used, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
 def count_alerts(url, run_id):
     """Number of alerts of this run the server returns from GET /api/v2/alerts."""
     u = url.replace("http://", "").rstrip("/")
@@ -153,7 +161,9 @@ def bench_one(label, cls, bodies, n, conns, run_id, binary_args=()):
         d.start(timeout=30)
         time.sleep(0.5)
         rss0, _ = d.rss_kib()
+        cpu0 = cpu_seconds(d.pid)
         wall, lat, errors = post_all(d.port, bodies, conns)
+        cpu = [b - a for a, b in zip(cpu0, cpu_seconds(d.pid))]
         time.sleep(0.5)
         rss, hwm = d.rss_kib()
         got = count_alerts(d.url, run_id)
@@ -163,10 +173,12 @@ def bench_one(label, cls, bodies, n, conns, run_id, binary_args=()):
             "p99_ms": pct(lat, 99) * 1000, "max_ms": (lat[-1] * 1000) if lat else 0,
             "rss_idle_kib": rss0, "rss_kib": rss, "hwm_kib": hwm, "errors": errors[:5],
             "error_count": len(errors), "stored": got,
+            "cpu_user_s": cpu[0], "cpu_sys_s": cpu[1],
         }
         print(f"{label:12s} {res['rate']:10.0f} alerts/s  p50 {res['p50_ms']:7.2f} ms  "
               f"p99 {res['p99_ms']:7.2f} ms  RSS {rss / 1024:7.1f} MiB "
-              f"(peak {hwm / 1024:.1f}, idle {rss0 / 1024:.1f})  stored {got}/{n}  "
+              f"(peak {hwm / 1024:.1f}, idle {rss0 / 1024:.1f})  server CPU "
+              f"{cpu[0]:.1f}s user {cpu[1]:.1f}s sys  stored {got}/{n}  "
               f"errors {len(errors)}", flush=True)
         for e in errors[:5]:
             print("   ", e)
@@ -220,20 +232,21 @@ def render(results, args, am_bin, amr_bin, amr_note):
              f"- amrouter: `{version_of([amr_bin, '--version']) if amr else amr_note}`",
              "",
              "| | alerts/s | p50 latency | p99 latency | RSS after ingest | peak RSS "
-             "| stored |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| server CPU (user+sys) | stored |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def row(r):
         spread = "/".join(f"{x / 1000:.1f}k" for x in sorted(r["rates"]))
         return (f"| {r['label']} | {r['rate']:,.0f} ({spread}) | {r['p50_ms']:.1f} ms | "
                 f"{r['p99_ms']:.1f} ms | {r['rss_kib'] / 1024:.1f} MiB | "
-                f"{r['hwm_kib'] / 1024:.1f} MiB | {r['stored']:,} / {r['alerts']:,} |")
+                f"{r['hwm_kib'] / 1024:.1f} MiB | {r['cpu_user_s']:.1f} + {r['cpu_sys_s']:.1f} s | "
+                f"{r['stored']:,} / {r['alerts']:,} |")
     if am:
         lines.append(row(am))
     if amr:
         lines.append(row(amr))
     else:
-        lines.append(f"| amrouter | n/a | n/a | n/a | n/a | n/a | {amr_note} |")
+        lines.append(f"| amrouter | n/a | n/a | n/a | n/a | n/a | n/a | {amr_note} |")
     lines.append("")
     if am and amr and am["rate"] > 0 and amr["rss_kib"] > 0:
         rate_ratio = amr["rate"] / am["rate"]

@@ -7,7 +7,11 @@
  */
 #include "cmd/amctl.h"
 
+#include "core/duration.h"
+#include "core/error.h"
+
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +38,9 @@ static const struct subcommand subcommands[] = {
 static void usage(FILE *f)
 {
     fputs("usage: amctl [--url URL] [--token TOKEN] [-o table|json] [--ca-file FILE]\n"
-          "             COMMAND [ARGS]\n\n"
+          "             [--timeout DURATION] COMMAND [ARGS]\n\n"
           "Global flags may also follow the command. Defaults: AMCTL_URL or\n"
-          "http://127.0.0.1:9093, AMCTL_TOKEN, AMCTL_CA_FILE.\n\n"
+          "http://127.0.0.1:9093, AMCTL_TOKEN, AMCTL_CA_FILE, AMCTL_TIMEOUT or 30s.\n\n"
           "commands:\n",
           f);
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
@@ -57,6 +61,7 @@ static int take_global(struct amctl_global *g, int argc, char **argv, int *i)
         {"--output", offsetof(struct amctl_global, output)},
         {"-o", offsetof(struct amctl_global, output)},
         {"--ca-file", offsetof(struct amctl_global, ca_file)},
+        {"--timeout", offsetof(struct amctl_global, timeout)},
     };
     const char *a = argv[*i];
 
@@ -82,7 +87,7 @@ static int take_global(struct amctl_global *g, int argc, char **argv, int *i)
 
 int main(int argc, char **argv)
 {
-    struct amctl_global g = {NULL, NULL, "table", NULL};
+    struct amctl_global g = {NULL, NULL, "table", NULL, NULL};
     char **rest = calloc((size_t)argc + 1, sizeof(*rest));
     int n = 0;
     int rc = 2;
@@ -94,6 +99,7 @@ int main(int argc, char **argv)
         g.url = "http://127.0.0.1:9093";
     g.token = getenv("AMCTL_TOKEN");
     g.ca_file = getenv("AMCTL_CA_FILE");
+    g.timeout = getenv("AMCTL_TIMEOUT");
     for (int i = 1; i < argc; i++) {
         int t = take_global(&g, argc, argv, &i);
 
@@ -105,6 +111,18 @@ int main(int argc, char **argv)
     if (strcmp(g.output, "table") != 0 && strcmp(g.output, "json") != 0) {
         fprintf(stderr, "amctl: -o must be table or json, not %s\n", g.output);
         goto out;
+    }
+    if (g.timeout != NULL && g.timeout[0] != '\0') {
+        struct error err;
+        int64_t ms = 0;
+
+        if (duration_parse(g.timeout, &ms, &err) < 0 || ms <= 0) {
+            fprintf(stderr,
+                    "amctl: --timeout / AMCTL_TIMEOUT must be a duration such as 10s, "
+                    "not \"%s\"\n",
+                    g.timeout);
+            goto out;
+        }
     }
     if (n == 0 || strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0 ||
         strcmp(rest[0], "help") == 0) {

@@ -13,6 +13,7 @@ struct amctl_global {
     const char *token;   /* --token, AMCTL_TOKEN */
     const char *output;  /* -o: "table" (default) or "json" */
     const char *ca_file; /* --ca-file, AMCTL_CA_FILE: CA bundle for https servers */
+    const char *timeout; /* --timeout, AMCTL_TIMEOUT: a duration for the whole request (30s) */
 };
 
 int amctl_template(const struct amctl_global *g, int argc, char **argv);

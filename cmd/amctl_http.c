@@ -11,6 +11,7 @@
 
 #include "cmd/amctl.h"
 #include "core/buf.h"
+#include "core/duration.h"
 #include "core/error.h"
 
 #include <ctype.h>
@@ -140,7 +141,17 @@ static int transport_error(CURLcode rc, const char *url, const char *detail, str
     case CURLE_COULDNT_RESOLVE_HOST:
         return error_set(err, "cannot resolve the host in %s: %s", url, why);
     case CURLE_OPERATION_TIMEDOUT:
-        return error_set(err, "no answer from %s in time: %s", url, why);
+        return error_set(err,
+                         "no answer from %s in time: %s (--timeout or AMCTL_TIMEOUT allows "
+                         "more)",
+                         url, why);
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return error_set(err,
+                         "%s: the server's certificate is not trusted: %s (give its CA with "
+                         "--ca-file or AMCTL_CA_FILE)",
+                         url, why);
+    case CURLE_SSL_CACERT_BADFILE:
+        return error_set(err, "%s: cannot use the CA file: %s", url, why);
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
         return error_set(err, "bad server URL %s: %s", url, why);
@@ -160,6 +171,7 @@ int amctl_http(const struct amctl_global *g, const char *method, const char *pat
     char *payload = NULL;
     CURL *h = NULL;
     long code = 0;
+    int64_t timeout_ms = AMCTL_REQUEST_TIMEOUT_MS;
     size_t base_len;
     CURLcode rc;
     int ret = -1;
@@ -174,6 +186,13 @@ int amctl_http(const struct amctl_global *g, const char *method, const char *pat
     if (status != NULL)
         *status = 0;
     describe(method, path, what, sizeof(what));
+    if (g->timeout != NULL && g->timeout[0] != '\0') {
+        if (duration_parse(g->timeout, &timeout_ms, err) < 0 || timeout_ms <= 0) {
+            error_set(err, "--timeout / AMCTL_TIMEOUT: want a duration such as 10s, not \"%s\"",
+                      g->timeout);
+            goto out;
+        }
+    }
     if (global_init(err) < 0)
         goto out;
 
@@ -221,8 +240,10 @@ int amctl_http(const struct amctl_global *g, const char *method, const char *pat
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)AMCTL_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)AMCTL_REQUEST_TIMEOUT_MS);
+    curl_easy_setopt(
+        h, CURLOPT_CONNECTTIMEOUT_MS,
+        (long)(timeout_ms < AMCTL_CONNECT_TIMEOUT_MS ? timeout_ms : AMCTL_CONNECT_TIMEOUT_MS));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "amctl/" AMR_VERSION);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

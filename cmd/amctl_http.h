@@ -21,7 +21,8 @@ struct amctl_global;
 struct buf;
 struct error;
 
-/* Seconds before giving up on connecting, and on the whole request. */
+/* Milliseconds before giving up on connecting, and on the whole request (the latter
+ * is g->timeout when set: --timeout / AMCTL_TIMEOUT). */
 #define AMCTL_CONNECT_TIMEOUT_MS 5000
 #define AMCTL_REQUEST_TIMEOUT_MS 30000
 /* Largest reply body accepted. */
@@ -36,6 +37,7 @@ struct error;
  *   cannot connect to http://127.0.0.1:9093: Connection refused (is amrouter
  *   running? --url or AMCTL_URL names the server)
  *   server refused POST /api/v2/silences (400 Bad Request): end time can't be in the past
+ * A g->timeout that is not a positive duration fails here too.
  * *status (when not NULL) is the HTTP status, 0 when no answer came. */
 int amctl_http(const struct amctl_global *g, const char *method, const char *path,
                const json_t *body, json_t **reply, long *status, struct error *err);

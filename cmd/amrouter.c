@@ -322,8 +322,17 @@ int main(int argc, char **argv)
     ops.get_silence = engine_get_silence;
     ops.status = engine_status;
     ops.receivers = engine_receivers;
+    ops.query_incidents = engine_query_incidents;
+    ops.get_incident = engine_get_incident;
+    ops.ack_incident = engine_ack_incident;
+    ops.ack_matching = engine_ack_matching;
+    ops.ack_page_context = engine_ack_page_context;
+    ops.ack_secret = engine_ack_secret;
+    ops.twilio_auth_token = engine_twilio_auth_token;
+    ops.sms_ack = engine_sms_ack;
     api.ops = &ops;
     api.engine = eng;
+    api.external_url = ext_url;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;

@@ -33,10 +33,12 @@
 #include "core/log.h"
 #include "core/testable.h"
 #include "core/timefmt.h"
+#include "core/token.h"
 #include "notifiers/delivery.h"
 #include "notifiers/notifier.h"
 #include "router/router.h"
 #include "storage/storage.h"
+#include "templates/context.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -66,7 +68,10 @@ enum req_kind {
     REQ_RELOAD,
     REQ_QUERY,
     REQ_RESULT,
-    REQ_PROGRESS
+    REQ_PROGRESS,
+    REQ_ACK,       /* issue 6: ack / unack one incident */
+    REQ_ACK_MATCH, /* ack every open incident matching */
+    REQ_SMS_ACK    /* ack from an SMS reply, if that number was paged */
 };
 
 typedef json_t *(*query_fn)(struct engine *e, const void *arg, int64_t now);
@@ -98,6 +103,13 @@ struct ereq {
     int attempts;
     int64_t next_attempt_at;
     char *last_error;
+    /* REQ_ACK / REQ_ACK_MATCH / REQ_SMS_ACK (answer holds the result JSON) */
+    uint64_t inc_id;
+    bool unack;
+    const struct ack_in *ack;
+    const struct matchers *ack_m;
+    const char *from;
+    int result;
 };
 
 struct engine {
@@ -126,6 +138,9 @@ struct engine {
     bool ready;
 
     int64_t started_at;
+    uint8_t *ack_secret; /* issue 6: fixed at engine_new */
+    size_t ack_secret_len;
+    int64_t ack_expiry;
     bool broken; /* the router must be rebuilt from storage before changes */
     int64_t next_gc;
     int64_t commit_retry_at;
@@ -171,6 +186,13 @@ static int ld_group(void *ctx, const char *key, const char *route_id, const stru
                              n_fps, err);
 }
 
+static int ld_incident(void *ctx, struct incident *inc, struct error *err)
+{
+    struct load_ctx *c = ctx;
+
+    return router_load_incident(c->r, inc, err);
+}
+
 static struct delivery_item *make_item(struct engine *e, const struct notify_job *job, int attempts,
                                        int64_t next_attempt_at);
 
@@ -204,16 +226,35 @@ static int ld_job(void *ctx, struct outbox_row *row, struct error *err)
     return rc;
 }
 
-static const struct storage_loader loader = {ld_alert, ld_silence, ld_nflog, ld_group, ld_job};
+static const struct storage_loader loader = {ld_alert, ld_silence, ld_nflog,
+                                             ld_group, ld_job,     ld_incident};
+
+#define META_INCIDENT_SEQ "incident_seq"
+#define META_ACK_SECRET   "ack_secret"
 
 /* A new router holding what the database holds. */
 static struct router *load_router(struct engine *e, bool startup, int64_t now, struct error *err)
 {
     struct load_ctx c = {e, router_new(e->cfg), startup};
 
+    void *seq = NULL;
+    size_t seq_len = 0;
+
     if (c.r == NULL) {
         error_set(err, "out of memory");
         return NULL;
+    }
+    /* Incident ids never repeat: the counter outlives deleted incidents. */
+    if (storage_meta_get(e->st, META_INCIDENT_SEQ, &seq, &seq_len, err) < 0) {
+        router_free(c.r);
+        return NULL;
+    }
+    if (seq != NULL) {
+        char num[32];
+
+        snprintf(num, sizeof(num), "%.*s", (int)(seq_len < 31 ? seq_len : 31), (char *)seq);
+        router_load_incident_seq(c.r, strtoull(num, NULL, 10));
+        free(seq);
     }
     if (storage_load(e->st, &loader, &c, err) < 0 || router_load_done(c.r, now, err) < 0) {
         router_free(c.r);
@@ -250,7 +291,8 @@ static struct delivery_item *make_item(struct engine *e, const struct notify_job
     const struct receiver *rcv = config_find_receiver(e->cfg, job->receiver_name);
     const struct notifier_config *nc = NULL;
     const struct notifier_ops *ops = NULL;
-    struct notifier_env env = {e->cfg, e->external_url};
+    struct notifier_env env = {e->cfg, e->external_url, e->ack_secret, e->ack_secret_len,
+                               e->ack_expiry};
     struct error err = {{0}};
     char integ[96];
 
@@ -383,6 +425,21 @@ static int persist_changes(struct engine *e, struct error *err)
                         : storage_delete_nflog(e->st, ch->nflog[i], err)) < 0)
             return -1;
     }
+    for (size_t i = 0; i < ch->n_incidents; i++) {
+        const struct incident *inc = router_get_incident(e->r, ch->incidents[i]);
+
+        if ((inc != NULL ? storage_put_incident(e->st, inc, err)
+                         : storage_delete_incident(e->st, ch->incidents[i], err)) < 0)
+            return -1;
+    }
+    if (ch->incident_seq) {
+        char num[32];
+        int n =
+            snprintf(num, sizeof(num), "%llu", (unsigned long long)router_last_incident_id(e->r));
+
+        if (storage_meta_put(e->st, META_INCIDENT_SEQ, num, (size_t)n, err) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -399,7 +456,11 @@ static void fill_random(uint8_t out[16])
 
 /* Applies one change request to the router (inside the open transaction).
  * Returns -1 only when the batch must be abandoned (out of memory). */
-static int apply(struct engine *e, struct ereq *q, int64_t now, struct error *err)
+static int apply_incident(struct engine *e, struct ereq *q, int64_t now, struct job_list *jobs,
+                          struct error *err);
+
+static int apply(struct engine *e, struct ereq *q, int64_t now, struct job_list *jobs,
+                 struct error *err)
 {
     enum silence_status ss;
     uint8_t rnd[16];
@@ -453,6 +514,10 @@ static int apply(struct engine *e, struct ereq *q, int64_t now, struct error *er
     case REQ_PROGRESS:
         return storage_update_job(e->st, q->job_id, q->state, q->attempts, q->next_attempt_at,
                                   q->last_error, err);
+    case REQ_ACK:
+    case REQ_ACK_MATCH:
+    case REQ_SMS_ACK:
+        return apply_incident(e, q, now, jobs, err);
     case REQ_QUERY:
         return 0;
     }
@@ -548,11 +613,11 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     if (storage_begin(e->st, &err) < 0)
         goto failed;
     for (q = sync; q != NULL; q = q->next) {
-        if (is_change(q) && apply(e, q, now, &err) < 0)
+        if (is_change(q) && apply(e, q, now, &jobs, &err) < 0)
             goto failed;
     }
     for (q = async; q != NULL; q = q->next) {
-        if (apply(e, q, now, &err) < 0)
+        if (apply(e, q, now, &jobs, &err) < 0)
             goto failed;
     }
     if (router_next_wakeup(e->r) <= now && router_tick(e->r, now, &jobs, &err) < 0)
@@ -706,6 +771,40 @@ static char *dup_or_empty(const char *s)
     return strdup(s != NULL ? s : "");
 }
 
+/* The ack-link key: from the config, else from SQLite, else made now and stored. */
+static int setup_ack_secret(struct engine *e, struct error *err)
+{
+    const char *cfg_secret = e->cfg->ack.secret.value;
+    void *val = NULL;
+    size_t len = 0;
+
+    e->ack_expiry =
+        e->cfg->ack.link_expiry > 0 ? e->cfg->ack.link_expiry : (int64_t)7 * 24 * 3600 * 1000;
+    if (cfg_secret != NULL && cfg_secret[0] != '\0') {
+        e->ack_secret = (uint8_t *)strdup(cfg_secret);
+        e->ack_secret_len = strlen(cfg_secret);
+        return e->ack_secret == NULL ? error_set(err, "out of memory") : 0;
+    }
+    if (storage_meta_get(e->st, META_ACK_SECRET, &val, &len, err) < 0)
+        return -1;
+    if (val != NULL && len >= 16) {
+        e->ack_secret = val;
+        e->ack_secret_len = len;
+        return 0;
+    }
+    free(val);
+    e->ack_secret = malloc(TOKEN_SECRET_LEN);
+    if (e->ack_secret == NULL)
+        return error_set(err, "out of memory");
+    e->ack_secret_len = TOKEN_SECRET_LEN;
+    if (token_generate_secret(e->ack_secret) < 0)
+        return error_set(err, "cannot generate the ack link secret");
+    if (storage_meta_put(e->st, META_ACK_SECRET, e->ack_secret, e->ack_secret_len, err) < 0)
+        return error_prefix(err, "storing the generated ack link secret");
+    log_info("generated the ack link secret and stored it in the database", NULL);
+    return 0;
+}
+
 struct engine *engine_new(const struct engine_opts *opts, struct config *cfg, struct error *err)
 {
     struct engine *e = calloc(1, sizeof(*e));
@@ -730,6 +829,8 @@ struct engine *engine_new(const struct engine_opts *opts, struct config *cfg, st
     }
     e->st = storage_open(e->storage_path[0] ? e->storage_path : "data", NULL, err);
     if (e->st == NULL)
+        goto fail;
+    if (setup_ack_secret(e, err) < 0)
         goto fail;
     e->r = load_router(e, true, now, err);
     if (e->r == NULL) {
@@ -831,6 +932,9 @@ void engine_free(struct engine *e)
     for (size_t i = 0; i < e->n_retired; i++)
         config_free(e->retired[i]);
     free(e->retired);
+    if (e->ack_secret != NULL)
+        memset(e->ack_secret, 0, e->ack_secret_len);
+    free(e->ack_secret);
     free(e->storage_path);
     free(e->external_url);
     free(e->config_file);
@@ -1357,3 +1461,356 @@ struct storage *engine_test_storage(struct engine *e)
     return e->st;
 }
 #endif
+
+/* ------------------------------------------------------------------ incidents (issue 6) */
+
+static json_t *incident_alert_json(const struct alert *a, int64_t now)
+{
+    char fp[FINGERPRINT_STRLEN];
+    bool resolved = alert_resolved_at(a, now);
+
+    fingerprint_format(a->fingerprint, fp);
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "fingerprint", fp, "status",
+                     resolved ? "resolved" : "firing", "labels", labels_to_json(&a->labels),
+                     "annotations", labels_to_json(&a->annotations), "startsAt",
+                     time_to_json(a->starts_at), "endsAt",
+                     resolved ? time_to_json(a->ends_at) : json_null(), "generatorURL",
+                     a->generator_url != NULL ? a->generator_url : "");
+}
+
+/* The API's incident object; with detail also its alerts and history. */
+static json_t *incident_api_json(struct engine *e, const struct incident *inc, int64_t now,
+                                 bool detail)
+{
+    json_t *o = incident_to_json(inc, false);
+    json_t *alerts = detail ? json_array() : NULL;
+    struct group_view gv;
+    size_t firing = 0, resolved = 0;
+    int found;
+
+    if (o == NULL || (detail && alerts == NULL))
+        goto fail;
+    found = router_incident_group(e->r, inc, &gv);
+    if (found < 0) {
+        group_view_release(&gv);
+        goto fail;
+    }
+    for (size_t i = 0; found && i < gv.n_alerts; i++) {
+        if (alert_resolved_at(gv.alerts[i], now))
+            resolved++;
+        else
+            firing++;
+        if (detail && append(alerts, incident_alert_json(gv.alerts[i], now)) < 0) {
+            group_view_release(&gv);
+            goto fail;
+        }
+    }
+    group_view_release(&gv);
+    if (set(o, "steps", json_integer((json_int_t)router_incident_steps(e->r, inc))) < 0 ||
+        set(o, "alertsFiring", json_integer((json_int_t)firing)) < 0 ||
+        set(o, "alertsResolved", json_integer((json_int_t)resolved)) < 0)
+        goto fail;
+    if (detail) {
+        if (set(o, "alerts", alerts) < 0 || set(o, "history", incident_history_json(inc)) < 0) {
+            alerts = NULL;
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    json_decref(alerts);
+    json_decref(o);
+    return NULL;
+}
+
+struct inc_list_ctx {
+    struct engine *e;
+    const struct incident_query *q;
+    int64_t now;
+    json_t *arr;
+};
+
+static int inc_list_cb(void *ctx, const struct incident *inc)
+{
+    struct inc_list_ctx *c = ctx;
+    unsigned states =
+        c->q->states != 0 ? c->q->states : (1u << INCIDENT_FIRING) | (1u << INCIDENT_ACKNOWLEDGED);
+
+    if ((states & (1u << inc->state)) == 0)
+        return 0;
+    if (c->q->team != NULL &&
+        (c->q->team[0] == '\0' ? inc->team != NULL
+                               : inc->team == NULL || strcmp(inc->team, c->q->team) != 0))
+        return 0;
+    if (!router_incident_matches(c->e->r, inc, &c->q->filter))
+        return 0;
+    return append(c->arr, incident_api_json(c->e, inc, c->now, false));
+}
+
+static json_t *q_incidents(struct engine *e, const void *arg, int64_t now)
+{
+    struct inc_list_ctx c = {e, arg, now, json_array()};
+
+    if (c.arr == NULL || router_foreach_incident(e->r, inc_list_cb, &c) != 0) {
+        json_decref(c.arr);
+        return NULL;
+    }
+    return c.arr;
+}
+
+json_t *engine_query_incidents(struct engine *e, const struct incident_query *q)
+{
+    return run_query(e, q_incidents, q);
+}
+
+/* json null = unknown incident (NULL = out of memory). */
+static json_t *q_incident(struct engine *e, const void *arg, int64_t now)
+{
+    const struct incident *inc = router_get_incident(e->r, *(const uint64_t *)arg);
+
+    return inc != NULL ? incident_api_json(e, inc, now, true) : json_null();
+}
+
+static int unknown_or_down(json_t *j, uint64_t id, json_t **out, int *http_status,
+                           struct error *err)
+{
+    *out = NULL;
+    if (j == NULL) {
+        *http_status = 503;
+        return error_set(err, "the engine could not answer (stopping or out of memory)");
+    }
+    if (json_is_null(j)) {
+        json_decref(j);
+        *http_status = 404;
+        return error_set(err, "incident %llu not found", (unsigned long long)id);
+    }
+    *out = j;
+    *http_status = 200;
+    return 0;
+}
+
+int engine_get_incident(struct engine *e, uint64_t id, json_t **out, int *http_status,
+                        struct error *err)
+{
+    return unknown_or_down(run_query(e, q_incident, &id), id, out, http_status, err);
+}
+
+struct ack_page_arg {
+    uint64_t id;
+    const char *ack_url;
+};
+
+static json_t *q_ack_page(struct engine *e, const void *arg, int64_t now)
+{
+    const struct ack_page_arg *a = arg;
+    const struct incident *inc = router_get_incident(e->r, a->id);
+    struct notify_incident ni;
+    struct notify_data d;
+    struct group_view gv;
+    json_t *ctx;
+    int found;
+
+    if (inc == NULL)
+        return json_null();
+    memset(&ni, 0, sizeof(ni));
+    ni.id = (int64_t)inc->id;
+    ni.status = inc->state == INCIDENT_ACKNOWLEDGED ? "acknowledged"
+                : inc->state == INCIDENT_RESOLVED   ? "resolved"
+                                                    : "open";
+    ni.acked_by = inc->acked_by;
+    ni.acked_at = inc->acked_at;
+    ni.comment = inc->ack_comment;
+    ni.step = inc->last_step;
+    ni.ack_url = a->ack_url;
+    found = router_incident_group(e->r, inc, &gv);
+    if (found < 0) {
+        group_view_release(&gv);
+        return NULL;
+    }
+    memset(&d, 0, sizeof(d));
+    d.receiver = inc->policy != NULL ? inc->policy : inc->receiver;
+    d.group_key = inc->group_key;
+    d.group_labels = &inc->group_labels;
+    d.alerts = gv.alerts;
+    d.n_alerts = gv.n_alerts;
+    d.now = now;
+    d.external_url = e->external_url;
+    d.incident = &ni;
+    ctx = context_template(&d);
+    group_view_release(&gv);
+    return ctx;
+}
+
+int engine_ack_page_context(struct engine *e, uint64_t id, const char *ack_url, json_t **out,
+                            int *http_status, struct error *err)
+{
+    struct ack_page_arg a = {id, ack_url};
+
+    return unknown_or_down(run_query(e, q_ack_page, &a), id, out, http_status, err);
+}
+
+static json_t *ids_json(const uint64_t *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        if (append(a, json_integer((json_int_t)v[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int apply_incident(struct engine *e, struct ereq *q, int64_t now, struct job_list *jobs,
+                          struct error *err)
+{
+    const struct incident *inc;
+    uint64_t *acked = NULL, *already = NULL;
+    size_t n_acked = 0, n_already = 0;
+    int r;
+
+    q->rc = 0;
+    q->http_status = 200;
+    switch (q->kind) {
+    case REQ_ACK:
+        r = q->unack ? router_unack_incident(e->r, q->inc_id, q->ack, now, jobs, &q->err)
+                     : router_ack_incident(e->r, q->inc_id, q->ack, now, jobs, &q->err);
+        if (r < 0)
+            return error_set(err, "%s", q->err.msg);
+        if (r == ACK_NOT_FOUND || r == ACK_RESOLVED) {
+            q->rc = -1;
+            q->http_status = r == ACK_NOT_FOUND ? 404 : 409;
+            error_set(&q->err,
+                      r == ACK_NOT_FOUND ? "incident %llu not found" : "incident %llu is resolved",
+                      (unsigned long long)q->inc_id);
+            return 0;
+        }
+        q->answer = incident_api_json(e, router_get_incident(e->r, q->inc_id), now, false);
+        return q->answer == NULL ? error_set(err, "out of memory") : 0;
+    case REQ_ACK_MATCH:
+        if (router_ack_matching(e->r, q->ack_m, q->ack, now, jobs, &acked, &n_acked, &already,
+                                &n_already, &q->err) < 0) {
+            free(acked);
+            free(already);
+            return error_set(err, "%s", q->err.msg);
+        }
+        q->answer = json_pack("{s:o, s:o}", "acknowledged", ids_json(acked, n_acked),
+                              "alreadyAcknowledged", ids_json(already, n_already));
+        free(acked);
+        free(already);
+        return q->answer == NULL ? error_set(err, "out of memory") : 0;
+    case REQ_SMS_ACK:
+        inc = router_get_incident(e->r, q->inc_id);
+        if (inc == NULL || inc->state == INCIDENT_RESOLVED) {
+            q->result = 2;
+        } else if (!router_incident_paged(e->r, q->inc_id, q->from)) {
+            q->result = 3;
+        } else if (inc->state == INCIDENT_ACKNOWLEDGED) {
+            q->result = 1;
+        } else {
+            struct ack_in in = {q->from, "sms", NULL};
+            if (router_ack_incident(e->r, q->inc_id, &in, now, jobs, &q->err) < 0)
+                return error_set(err, "%s", q->err.msg);
+            q->result = 0;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int engine_ack_incident(struct engine *e, uint64_t id, bool unack, const struct ack_in *in,
+                        json_t **out, int *http_status, struct error *err)
+{
+    struct ereq q;
+
+    memset(&q, 0, sizeof(q));
+    q.kind = REQ_ACK;
+    q.inc_id = id;
+    q.unack = unack;
+    q.ack = in;
+    *out = NULL;
+    if (call(e, &q, true) < 0 || q.rc < 0) {
+        json_decref(q.answer);
+        *http_status = q.http_status != 0 ? q.http_status : 503;
+        return error_set(err, "%s", q.err.msg);
+    }
+    *http_status = 200;
+    *out = q.answer;
+    return 0;
+}
+
+int engine_ack_matching(struct engine *e, const struct matchers *m, const struct ack_in *in,
+                        json_t **out, struct error *err)
+{
+    struct ereq q;
+
+    memset(&q, 0, sizeof(q));
+    q.kind = REQ_ACK_MATCH;
+    q.ack_m = m;
+    q.ack = in;
+    *out = NULL;
+    if (call(e, &q, true) < 0 || q.rc < 0) {
+        json_decref(q.answer);
+        return error_set(err, "%s", q.err.msg);
+    }
+    *out = q.answer;
+    return 0;
+}
+
+int engine_sms_ack(struct engine *e, uint64_t id, const char *from, int *result, struct error *err)
+{
+    struct ereq q;
+
+    memset(&q, 0, sizeof(q));
+    q.kind = REQ_SMS_ACK;
+    q.inc_id = id;
+    q.from = from;
+    if (call(e, &q, true) < 0 || q.rc < 0)
+        return error_set(err, "%s", q.err.msg);
+    *result = q.result;
+    return 0;
+}
+
+void engine_ack_secret(struct engine *e, const uint8_t **secret, size_t *len)
+{
+    *secret = e->ack_secret;
+    *len = e->ack_secret_len;
+}
+
+int64_t engine_ack_link_expiry(struct engine *e)
+{
+    return e->ack_expiry;
+}
+
+static json_t *q_twilio_token(struct engine *e, const void *arg, int64_t now)
+{
+    const char *sid = arg;
+
+    (void)now;
+    for (size_t i = 0; i < e->cfg->n_receivers; i++) {
+        const struct receiver *rcv = &e->cfg->receivers[i];
+        for (size_t k = 0; k < rcv->n_configs; k++) {
+            const struct notifier_config *nc = &rcv->configs[k];
+            if (nc->kind == NOTIFIER_SMS && nc->account_sid != NULL &&
+                strcmp(nc->account_sid, sid) == 0 && nc->auth_token.value != NULL)
+                return json_string(nc->auth_token.value);
+        }
+    }
+    return json_null();
+}
+
+char *engine_twilio_auth_token(struct engine *e, const char *account_sid)
+{
+    json_t *j;
+    char *tok = NULL;
+
+    if (account_sid == NULL || account_sid[0] == '\0')
+        return NULL;
+    j = run_query(e, q_twilio_token, account_sid);
+    if (json_is_string(j))
+        tok = strdup(json_string_value(j));
+    json_decref(j);
+    return tok;
+}

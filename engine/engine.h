@@ -104,6 +104,48 @@ json_t *engine_status(struct engine *e);
 /* GET /api/v2/receivers body. */
 json_t *engine_receivers(struct engine *e);
 
+/* --- incidents, acknowledgements, ack links, SMS (issue 6; docs/escalation.md) --- */
+
+struct ack_in; /* router/router.h */
+
+struct incident_query {
+    unsigned states;  /* bits 1 << enum incident_state; 0 = open (firing | acknowledged) */
+    const char *team; /* NULL = every team; "" = incidents of no team */
+    struct matchers filter;
+};
+
+/* GET /api/v2/incidents body: incident objects, newest first. */
+json_t *engine_query_incidents(struct engine *e, const struct incident_query *q);
+/* GET /api/v2/incidents/{id}: 0 with *out (the object plus alerts and history), or -1
+ * with *http_status 404 (unknown) or 503 (engine stopped) and err. */
+int engine_get_incident(struct engine *e, uint64_t id, json_t **out, int *http_status,
+                        struct error *err);
+/* Acknowledges (unack false) or unacknowledges incident id; durable on return. 0 with
+ * *out = the incident object after the change (also when nothing changed), or -1 with
+ * *http_status 404 / 409 (resolved) / 503 and err. Strings of in are copied. */
+int engine_ack_incident(struct engine *e, uint64_t id, bool unack, const struct ack_in *in,
+                        json_t **out, int *http_status, struct error *err);
+/* POST /api/v2/acks: acks every open incident with an alert matching all of m. 0 with
+ * *out = {"acknowledged": [...], "alreadyAcknowledged": [...]}, or -1 (503) with err. */
+int engine_ack_matching(struct engine *e, const struct matchers *m, const struct ack_in *in,
+                        json_t **out, struct error *err);
+/* The ack page's context for incident id (the notification context of its group with
+ * the incident; templates/defaults.h "ack_page"), with incident.ack_url = ack_url.
+ * 0 with *out, or -1 with *http_status 404/503. */
+int engine_ack_page_context(struct engine *e, uint64_t id, const char *ack_url, json_t **out,
+                            int *http_status, struct error *err);
+/* The HMAC key for ack links (ack.secret / ack.secret_file, else generated once and
+ * kept in SQLite) and the links' lifetime in ms. Fixed from engine_new on. */
+void engine_ack_secret(struct engine *e, const uint8_t **secret, size_t *len);
+int64_t engine_ack_link_expiry(struct engine *e);
+/* The Twilio auth token of the sms_configs with that account SID (the first one), as a
+ * malloc'd copy, or NULL when none. */
+char *engine_twilio_auth_token(struct engine *e, const char *account_sid);
+/* An SMS reply acknowledging incident id from number `from`: acknowledged only when
+ * `from` was paged for it. Answers through *result: 0 acknowledged now, 1 already
+ * acknowledged, 2 unknown or resolved, 3 that number was not paged for it. -1 (503). */
+int engine_sms_ack(struct engine *e, uint64_t id, const char *from, int *result, struct error *err);
+
 /* Queries return NULL when the engine is not running (stopped) or memory runs out. */
 
 #ifdef UNIT_TEST

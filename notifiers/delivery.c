@@ -431,6 +431,7 @@ static void start(struct delivery *d, struct delivery_item *it)
             it->attempts--;
             it->next_attempt_at = rq->defer_until;
             delivery_set_state(it, DELIVERY_RETRY_WAIT, "throttled");
+            stats_add(d, &d->stats.throttled);
             return;
         }
         if (rc != 0) {

@@ -103,6 +103,7 @@ void delivery_item_free(struct delivery_item *it);
 /* Counts since start, for metrics and tests. */
 struct delivery_stats {
     uint64_t attempts, delivered, failed, retried, superseded;
+    uint64_t throttled; /* times an item was held by a rate limit (SMS throttle) */
 };
 void delivery_get_stats(struct delivery *d, struct delivery_stats *out);
 

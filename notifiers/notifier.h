@@ -69,6 +69,11 @@ struct notifier_request {
 struct notifier_env {
     const struct config *cfg;
     const char *external_url; /* no trailing slash */
+    /* Ack links (issue 6): the HMAC key and the links' lifetime; see
+     * notifier_incident() in notifiers/incident.h. */
+    const uint8_t *ack_secret;
+    size_t ack_secret_len;
+    int64_t ack_link_expiry;
 };
 
 struct notifier_ops {

@@ -12,6 +12,7 @@
 #include "core/alert.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "notifiers/incident.h"
 #include "notifiers/notifier.h"
 #include "router/router.h"
 #include "templates/context.h"
@@ -676,24 +677,17 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
                      struct notifier_request *out, struct error *err)
 {
     struct notify_incident inc;
+    char ack_url[NOTIFIER_URL_MAX], inc_url[NOTIFIER_URL_MAX];
     struct notify_opts o = {.now = job->created_at};
     struct notify_requests rs = {0};
+    const struct notify_incident *pi;
     json_t *ctx;
     int rc = -1;
 
-    /* The incident as the router saw it when it made the job. Its page and ack link
-     * need the API's token (not available here yet), so url and ack_url stay NULL. */
-    memset(&inc, 0, sizeof(inc));
-    inc.id = (int64_t)job->incident_id;
-    inc.status = job->incident_state == INCIDENT_ACKNOWLEDGED ? "acknowledged"
-                 : job->incident_state == INCIDENT_RESOLVED   ? "resolved"
-                                                              : "open";
-    inc.acked_by = job->acked_by;
-    inc.acked_at = job->acked_at;
-    inc.comment = job->ack_comment;
-    inc.step = job->incident_step;
-    ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL,
-                             job->incident_id != 0 ? &inc : NULL);
+    /* The incident as the router saw it when it made the job, with its signed ack
+     * link (notifiers/incident.h); NULL when the job has none. */
+    pi = env != NULL ? notifier_incident(env, job, &inc, ack_url, inc_url) : NULL;
+    ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL, pi);
     if (ctx == NULL)
         return error_set(err, "out of memory building the template context");
     if (build(nc, ctx, &o, &rs, err) < 0)

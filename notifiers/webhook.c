@@ -16,6 +16,8 @@
 #include "config/config.h"
 #include "core/alert.h"
 #include "core/error.h"
+#include "core/jsonutil.h"
+#include "notifiers/incident.h"
 #include "notifiers/notifier.h"
 #include "templates/context.h"
 
@@ -23,12 +25,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* {id, state, notice, step, url, ack_url, acked_by, acked_at, ack_via, comment}; the
+ * state is the router's ("firing", "acknowledged", "resolved"), notice says why this
+ * message was sent ("update", "step", "ack", "unack"). */
+static json_t *incident_json(const struct notify_job *job, const struct notify_incident *inc)
+{
+    bool acked = job->incident_state == INCIDENT_ACKNOWLEDGED;
+
+    return json_pack(
+        "{s:I, s:s, s:s, s:i, s:s, s:s, s:s?, s:o, s:s?, s:s?}", "id", (json_int_t)job->incident_id,
+        "state", incident_state_name((enum incident_state)job->incident_state), "notice",
+        incident_notice_name((enum incident_notice)job->incident_notice), "step",
+        job->incident_step, "url", inc->url != NULL ? inc->url : "", "ack_url",
+        inc->ack_url != NULL ? inc->ack_url : "", "acked_by", acked ? job->acked_by : NULL,
+        "acked_at", acked && job->acked_at != 0 ? time_to_json_nano(job->acked_at) : json_null(),
+        "ack_via", acked ? job->ack_via : NULL, "comment", acked ? job->ack_comment : NULL);
+}
+
 static int webhook_build(const struct notifier_env *env, const struct receiver *rcv,
                          const struct notifier_config *nc, const struct notify_job *job,
                          struct notifier_request *out, struct error *err)
 {
     const struct alert **ptrs = NULL;
     struct notify_data d;
+    struct notify_incident inc;
+    char ack_url[NOTIFIER_URL_MAX], inc_url[NOTIFIER_URL_MAX];
     json_t *payload = NULL;
     int rc = -1;
 
@@ -52,6 +73,12 @@ static int webhook_build(const struct notifier_env *env, const struct receiver *
     d.max_alerts = nc->max_alerts > 0 ? (size_t)nc->max_alerts : 0;
     payload = context_webhook(&d);
     if (payload == NULL) {
+        error_set(err, "out of memory building the webhook payload");
+        goto out;
+    }
+    /* Alertmanager's fields plus an `incident` object (issue 6). */
+    if (notifier_incident(env, job, &inc, ack_url, inc_url) != NULL &&
+        json_object_set_new(payload, "incident", incident_json(job, &inc)) < 0) {
         error_set(err, "out of memory building the webhook payload");
         goto out;
     }

@@ -839,6 +839,18 @@ bool router_incident_matches(const struct router *r, const struct incident *inc,
     return false;
 }
 
+size_t router_incident_steps(const struct router *r, const struct incident *inc)
+{
+    const struct rgroup *g = inc_group(r, inc);
+    const struct route *rt = g != NULL ? g->route : route_find_id(r->cfg->root, inc->route_id);
+    struct steps s;
+
+    if (rt == NULL)
+        return 0;
+    steps_of(rt, &s);
+    return s.n;
+}
+
 int router_incident_group(const struct router *r, const struct incident *inc,
                           struct group_view *out)
 {

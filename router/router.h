@@ -411,6 +411,9 @@ size_t router_incident_count(const struct router *r);
  * group labels) matches all of m. An empty m matches. */
 bool router_incident_matches(const struct router *r, const struct incident *inc,
                              const struct matchers *m);
+/* How many steps the incident's route runs per pass (a route receiver counts as one;
+ * 1 on a plain route); 0 when its route is gone. */
+size_t router_incident_steps(const struct router *r, const struct incident *inc);
 /* The group's current alerts when the group still belongs to the incident
  * (release with group_view_release): 1 found, 0 none, -1 OOM. */
 int router_incident_group(const struct router *r, const struct incident *inc,

@@ -7,7 +7,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev \
 libsqlite3-dev libjansson-dev libpcre2-dev libssl-dev libcmocka-dev"
-TEST_PKGS="prometheus-alertmanager prometheus python3-aiosmtpd sqlite3 curl"
+TEST_PKGS="prometheus-alertmanager prometheus python3-aiosmtpd sqlite3 curl chromium"
 
 missing=""
 for mod in libmicrohttpd libcurl yaml-0.1 sqlite3 jansson libpcre2-8 libcrypto cmocka; do
@@ -18,7 +18,7 @@ for mod in libmicrohttpd libcurl yaml-0.1 sqlite3 jansson libpcre2-8 libcrypto c
 done
 command -v cc >/dev/null 2>&1 || missing="$BUILD_PKGS"
 if [ "${AMR_SKIP_TEST_DEPS:-0}" != 1 ]; then
-    for cmd in prometheus-alertmanager amtool prometheus promtool sqlite3 curl; do
+    for cmd in prometheus-alertmanager amtool prometheus promtool sqlite3 curl chromium; do
         command -v "$cmd" >/dev/null 2>&1 || { missing="$missing $TEST_PKGS"; break; }
     done
     /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing="$missing $TEST_PKGS"

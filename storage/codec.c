@@ -390,6 +390,19 @@ char *codec_encode_job(const struct notify_job *j)
         codec_fps_to_json(j->resolved, j->n_resolved), "createdAt", (json_int_t)j->created_at,
         "groupInterval", (json_int_t)j->group_interval, "repeatInterval",
         (json_int_t)j->repeat_interval, "incidentId", (json_int_t)j->incident_id);
+    /* The incident snapshot (issue 6); absent for jobs without an incident. */
+    if (o != NULL && j->incident_id != 0) {
+        json_t *inc =
+            json_pack("{s:I, s:i, s:i, s:i, s:I, s:s?, s:s?, s:s?, s:I}", "generation",
+                      (json_int_t)j->incident_generation, "state", j->incident_state, "notice",
+                      j->incident_notice, "step", j->incident_step, "openedAt",
+                      (json_int_t)j->incident_opened_at, "ackedBy", j->acked_by, "ackVia",
+                      j->ack_via, "ackComment", j->ack_comment, "ackedAt", (json_int_t)j->acked_at);
+        if (inc == NULL || json_object_set_new(o, "incident", inc) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
     return dump(o);
 }
 
@@ -432,6 +445,26 @@ int codec_decode_job(const char *text, struct notify_job **out, struct error *er
     j->supersedes = (uint64_t)sup;
     j->integration = (size_t)integ;
     j->incident_id = (uint64_t)inc;
+    {
+        const json_t *ji = json_object_get(o, "incident");
+        int64_t gen = 0, st = 0, notice = 0, step = 0;
+
+        if (ji != NULL &&
+            (get_int(ji, "generation", &gen, err) < 0 || get_int(ji, "state", &st, err) < 0 ||
+             get_int(ji, "notice", &notice, err) < 0 || get_int(ji, "step", &step, err) < 0 ||
+             get_int(ji, "openedAt", &j->incident_opened_at, err) < 0 ||
+             get_str(ji, "ackedBy", &j->acked_by, err) < 0 ||
+             get_str(ji, "ackVia", &j->ack_via, err) < 0 ||
+             get_str(ji, "ackComment", &j->ack_comment, err) < 0 ||
+             get_int(ji, "ackedAt", &j->acked_at, err) < 0)) {
+            error_prefix(err, "incident");
+            goto fail;
+        }
+        j->incident_generation = (uint64_t)gen;
+        j->incident_state = (int)st;
+        j->incident_notice = (int)notice;
+        j->incident_step = (int)step;
+    }
     alerts = json_object_get(o, "alerts");
     if (!json_is_array(alerts)) {
         error_set(err, "alerts: must be an array");

@@ -77,6 +77,13 @@ static const char *const migrations[] = {
     "CREATE TABLE meta ("
     "  key TEXT PRIMARY KEY,"
     "  value BLOB NOT NULL);",
+    /* 1 -> 2: incidents (issue 6); data is incident_to_json(inc, true). */
+    "CREATE TABLE incidents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  group_key TEXT NOT NULL,"
+    "  resolved_at INTEGER NOT NULL DEFAULT 0,"
+    "  data TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -105,6 +112,9 @@ enum stmt {
     ST_LOAD_NFLOG,
     ST_LOAD_GROUPS,
     ST_LOAD_JOBS,
+    ST_PUT_INCIDENT,
+    ST_DEL_INCIDENT,
+    ST_LOAD_INCIDENTS,
     ST__COUNT
 };
 
@@ -137,6 +147,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LOAD_GROUPS] = "SELECT key, route_id, labels, next_flush, has_flushed, incident_id, alerts "
                        "FROM aggr_groups",
     [ST_LOAD_JOBS] = "SELECT id, state, attempts, next_attempt_at, job FROM outbox ORDER BY id",
+    [ST_PUT_INCIDENT] = "INSERT OR REPLACE INTO incidents(id, state, group_key, resolved_at, data) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DEL_INCIDENT] = "DELETE FROM incidents WHERE id = ?1",
+    [ST_LOAD_INCIDENTS] = "SELECT id, data FROM incidents ORDER BY id",
 };
 
 struct storage {
@@ -483,6 +497,28 @@ int storage_delete_nflog(struct storage *st, const char *key, struct error *err)
     return run(st, ST_DEL_NFLOG, err);
 }
 
+int storage_put_incident(struct storage *st, const struct incident *inc, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_PUT_INCIDENT];
+    json_t *o = incident_to_json(inc, true);
+    char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    if (sqlite3_bind_int64(s, 1, (int64_t)inc->id) != SQLITE_OK ||
+        bind_text(s, 2, incident_state_name(inc->state)) < 0 ||
+        bind_text(s, 3, inc->group_key != NULL ? inc->group_key : "") < 0 ||
+        sqlite3_bind_int64(s, 4, inc->resolved_at) != SQLITE_OK || bind_owned(s, 5, text) < 0)
+        return bind_fail(st, ST_PUT_INCIDENT, err);
+    return run(st, ST_PUT_INCIDENT, err);
+}
+
+int storage_delete_incident(struct storage *st, uint64_t id, struct error *err)
+{
+    if (sqlite3_bind_int64(st->stmt[ST_DEL_INCIDENT], 1, (int64_t)id) != SQLITE_OK)
+        return bind_fail(st, ST_DEL_INCIDENT, err);
+    return run(st, ST_DEL_INCIDENT, err);
+}
+
 int storage_put_job(struct storage *st, const struct notify_job *job, struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_PUT_JOB];
@@ -736,9 +772,34 @@ static int load_job(struct storage *st, sqlite3_stmt *s, const struct storage_lo
     return ld->job(ctx, &row, err) != 0 ? -1 : 0;
 }
 
+static int load_incident(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
+                         void *ctx, struct error *err)
+{
+    struct incident *inc = NULL;
+    struct error why = {{0}};
+    json_error_t je;
+    json_t *o = json_loads(col_text(s, 1), 0, &je);
+
+    (void)st;
+    if (o == NULL || incident_from_json(o, &inc, &why) < 0) {
+        if (why.msg[0] == '\0')
+            error_set(&why, "not JSON: %s", je.text);
+        skip_row("incidents", col_text(s, 0), &why);
+        json_decref(o);
+        return 0;
+    }
+    json_decref(o);
+    if (ld->incident == NULL) {
+        incident_free(inc);
+        return 0;
+    }
+    return ld->incident(ctx, inc, err) != 0 ? -1 : 0;
+}
+
 int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err)
 {
-    if (load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err) < 0 ||
+    if (load_rows(st, ST_LOAD_INCIDENTS, load_incident, ld, ctx, err) < 0 ||
+        load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_SILENCES, load_silence, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_NFLOG, load_nflog, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_GROUPS, load_group, ld, ctx, err) < 0 ||
@@ -772,7 +833,8 @@ int storage_count(struct storage *st, struct storage_counts *out, struct error *
         count_table(st, "silences", &out->silences, err) < 0 ||
         count_table(st, "aggr_groups", &out->groups, err) < 0 ||
         count_table(st, "nflog", &out->nflog, err) < 0 ||
-        count_table(st, "outbox", &out->outbox, err) < 0)
+        count_table(st, "outbox", &out->outbox, err) < 0 ||
+        count_table(st, "incidents", &out->incidents, err) < 0)
         return -1;
     return 0;
 }

@@ -20,7 +20,8 @@
  *   aggr_groups group key -> route id, group labels, timer, alert fingerprints
  *   nflog       notification log entry key -> entry
  *   outbox      notification job id -> job, delivery state, attempts, next try
- *   meta        key -> value (secrets such as the ack HMAC key)
+ *   meta        key -> value (secrets such as the ack HMAC key, the incident counter)
+ *   incidents   incident id -> incident with its history (router/incident.h JSON)
  *
  * Threading: a struct storage is used by one thread at a time (the engine
  * thread); nothing here locks. Writes happen inside storage_begin() ...
@@ -81,6 +82,10 @@ int storage_delete_group(struct storage *st, const char *key, struct error *err)
 int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err);
 int storage_delete_nflog(struct storage *st, const char *key, struct error *err);
 
+/* Incidents (issue 6): the row holds incident_to_json(inc, true). */
+int storage_put_incident(struct storage *st, const struct incident *inc, struct error *err);
+int storage_delete_incident(struct storage *st, uint64_t id, struct error *err);
+
 /* An outbox row: a notification job not yet finished, and its delivery progress. */
 struct outbox_row {
     struct notify_job *job; /* owned by the row when loaded */
@@ -115,7 +120,7 @@ int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struc
 
 /*
  * Callbacks called by storage_load in the order the router's restore needs:
- * every alert, then silences, nflog entries, groups and outbox rows. Each takes
+ * every incident, then alerts, silences, nflog entries, groups and outbox rows. Each takes
  * ownership of what it is handed (alert, silence, entry contents; the row's job)
  * whatever it returns. A non-zero return stops the load with that error.
  * A row that does not decode is skipped with a warning naming table and key,
@@ -129,13 +134,15 @@ struct storage_loader {
                  int64_t next_flush, bool has_flushed, uint64_t incident_id, const uint64_t *fps,
                  size_t n_fps, struct error *err);
     int (*job)(void *ctx, struct outbox_row *row, struct error *err);
+    /* Takes ownership of inc (incident_free). Called first. May be NULL. */
+    int (*incident)(void *ctx, struct incident *inc, struct error *err);
 };
 
 int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err);
 
 /* Row counts, for tests and /metrics. */
 struct storage_counts {
-    size_t alerts, silences, groups, nflog, outbox;
+    size_t alerts, silences, groups, nflog, outbox, incidents;
 };
 int storage_count(struct storage *st, struct storage_counts *out, struct error *err);
 

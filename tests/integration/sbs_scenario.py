@@ -3,7 +3,8 @@ script against one or more running servers (Alertmanager, amrouter) at the same
 moments, and turn the webhook notifications each received into comparable
 sequences.
 
-A scenario file (tests/integration/sbs/*.scn) has four sections:
+A scenario file (tests/integration/sbs/*.scn) has four sections (and
+optionally a fifth, `== reload-config`, the config the `reload` verb loads):
 
     # free text: what the scenario covers
     == config
@@ -21,6 +22,10 @@ A scenario file (tests/integration/sbs/*.scn) has four sections:
                              (POST /api/v2/silences with s1's id: new matchers,
                               times; s1 then names the id the server answers)
     5.0  expire s1           (DELETE /api/v2/silence/<id of s1>)
+    5.5  snapshot            (GET /api/v2/alerts and /alerts/groups; compared
+                              between servers without times, silence ids
+                              replaced by names)
+    6.0  reload              (write the == reload-config section, POST /-/reload)
     9.0  end                 (stop collecting; every script has one)
     == expect
     RECEIVER GROUPKEY        (one header per group that Alertmanager notifies)
@@ -47,7 +52,7 @@ import shlex
 import threading
 import time
 
-from sbs_harness import WebhookReceiver
+from sbs_harness import WebhookReceiver, http_json
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sbs")
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -70,6 +75,7 @@ class Scenario:
         self.name = os.path.splitext(os.path.basename(path))[0]
         self.description = ""
         self.config = ""
+        self.reload_config = None
         self.alerts = {}        # name -> {"labels":{}, "annotations":{}}
         self.script = []        # (t, verb, args, lineno)
         self.expect = []        # [(receiver, groupKey, [ [(name, resolved)], ... ])]
@@ -84,11 +90,12 @@ class Scenario:
             lines = f.read().split("\n")
         section = None
         config = []
+        reload_config = []
         desc = []
         for i, line in enumerate(lines, 1):
             if line.startswith("== "):
                 section = line[3:].strip()
-                if section not in ("config", "alerts", "script", "expect"):
+                if section not in ("config", "reload-config", "alerts", "script", "expect"):
                     self._err(i, f"unknown section {section!r}")
                 continue
             if section is None:
@@ -99,6 +106,9 @@ class Scenario:
                 continue
             if section == "config":
                 config.append(line)
+                continue
+            if section == "reload-config":
+                reload_config.append(line)
                 continue
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
@@ -111,6 +121,10 @@ class Scenario:
                 self._parse_expect(i, line)
         self.description = " ".join(d for d in desc if d)
         self.config = "\n".join(config) + "\n"
+        if reload_config:
+            self.reload_config = "\n".join(reload_config) + "\n"
+        if any(v == "reload" for _, v, _, _ in self.script) and not self.reload_config:
+            self._err(len(lines), "script reloads but there is no == reload-config section")
         if self.end is None:
             self._err(len(lines), "script has no `end`")
         for rcv, key, seq in self.expect:
@@ -158,6 +172,9 @@ class Scenario:
         elif verb == "expire":
             if len(args) != 1:
                 self._err(i, "expire NAME")
+        elif verb in ("reload", "snapshot"):
+            if args:
+                self._err(i, f"{verb} takes no arguments")
         elif verb == "end":
             self.end = t
         else:
@@ -179,8 +196,9 @@ class Scenario:
             n.append((tok.lstrip("~"), resolved))
         self.expect[-1][2].append(n)
 
-    def render_config(self, webhook_url):
-        return self.config.replace("$WEBHOOK", webhook_url)
+    def render_config(self, webhook_url, reload=False):
+        text = self.reload_config if reload else self.config
+        return text.replace("$WEBHOOK", webhook_url)
 
     def expected_compact(self):
         """{(receiver, groupKey): [compact notification strings]} per the file."""
@@ -201,6 +219,7 @@ class Target:
 
     def __init__(self, label, server_cls, scenario):
         self.label = label
+        self.scenario = scenario
         self.receiver = WebhookReceiver()
         self.server = server_cls(scenario.render_config(self.receiver.url))
         self.silences = {}      # scenario silence name -> id on this server
@@ -290,6 +309,15 @@ def _do(target, t, verb, args, body):
                 # is compared; the ids themselves are not.
                 return st, {"sameId": resp["silenceID"] == sid}
         return st, resp
+    if verb == "reload":
+        s.write_config(target.scenario.render_config(target.receiver.url, reload=True))
+        return http_json("POST", s.url + "/-/reload")
+    if verb == "snapshot":
+        st, alerts = s.get("/api/v2/alerts")
+        st2, groups = s.get("/api/v2/alerts/groups")
+        if st != 200 or st2 != 200:
+            return st if st != 200 else st2, (alerts, groups)
+        return st, {"snapshot": snapshot_view(target, alerts, groups)}
     if verb == "expire":
         sid = target.silences.get(args[0])
         if sid is None:
@@ -331,6 +359,29 @@ def play(sc, targets):
                 tg.actions.append((t, lineno, verb, st, resp))
     finally:
         pool.shutdown(wait=True)
+
+
+def snapshot_view(target, alerts, groups):
+    """GET /api/v2/alerts and /alerts/groups reduced to what must agree: times
+    dropped, silence ids replaced by the scenario's silence names."""
+    names = {v: k for k, v in target.silences.items()}
+
+    def alert_view(a):
+        st = a.get("status") or {}
+        return {
+            "labels": a.get("labels"), "annotations": a.get("annotations"),
+            "fingerprint": a.get("fingerprint"), "generatorURL": a.get("generatorURL"),
+            "receivers": a.get("receivers"), "state": st.get("state"),
+            "silencedBy": sorted(names.get(x, "<unknown silence>") for x in
+                                 st.get("silencedBy") or []),
+            "inhibitedBy": sorted(st.get("inhibitedBy") or []),
+        }
+    return {
+        "alerts": [alert_view(a) for a in alerts or []],
+        "groups": [{"labels": g.get("labels"), "receiver": g.get("receiver"),
+                    "alerts": [x.get("fingerprint") for x in g.get("alerts") or []]}
+                   for g in groups or []],
+    }
 
 
 def _labels_str(ls):
@@ -457,6 +508,11 @@ def compare(sc, ref, got, ref_actions, got_actions):
         if ok_a != ok_b or (not ok_a and st_a != st_b) or same_id_a != same_id_b:
             probs.append(f"{sc.name}.scn:{lineno} ({verb} at {t}s): alertmanager answered "
                          f"{st_a} {str(resp_a)[:120]!r}, amrouter {st_b} {str(resp_b)[:200]!r}")
+        elif verb == "snapshot" and ok_a:
+            d = _diff_fields(resp_a, resp_b)
+            if d:
+                probs.append(f"{sc.name}.scn:{lineno} (snapshot of GET /api/v2/alerts and "
+                             f"/alerts/groups at {t}s): " + "; ".join(d[:10]))
     for key in sorted(set(ref) | set(got)):
         a = ref.get(key, [])
         b = got.get(key, [])

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -53,7 +54,7 @@ class FakeServer:
     """Answers each request with routes[(method, path-without-query)] = (status, body,
     content type) and records (method, path with query, headers, parsed body)."""
 
-    def __init__(self):
+    def __init__(self, ssl_context=None):
         self.routes = {}
         self.requests = []
         srv = self
@@ -88,7 +89,11 @@ class FakeServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        scheme = "http"
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = "%s://127.0.0.1:%d" % (scheme, self.httpd.server_address[1])
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -184,6 +189,53 @@ class Usage(unittest.TestCase):
         rc, _, err = amctl("status", env={"AMCTL_URL": url})
         self.assertEqual(rc, 1)
         self.assertIn("cannot connect to " + url, err)
+
+
+class Transport(unittest.TestCase):
+    """TLS verification with a CA file, and the request timeout."""
+
+    def test_https_needs_a_trusted_certificate(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        cert, key = os.path.join(tmp.name, "cert.pem"), os.path.join(tmp.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True, timeout=30)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv = FakeServer(ssl_context=ctx)
+        self.addCleanup(srv.stop)
+        srv.route("GET", "/api/v2/alerts", body=[])
+        # Verified by default: a self-signed certificate is refused, with the way out.
+        rc, out, err = amctl("alerts", url=srv.url)
+        self.assertEqual(rc, 1)
+        self.assertIn("certificate is not trusted", err)
+        self.assertIn("--ca-file", err)
+        self.assertEqual(srv.requests, [])
+        rc, out, err = amctl("alerts", "--ca-file", cert, url=srv.url)
+        self.assertEqual((rc, err), (0, ""))
+        rc, out, err = amctl("alerts", url=srv.url, env={"AMCTL_CA_FILE": cert})
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(len(srv.requests), 2)
+
+    def test_timeout(self):
+        # A server that accepts connections (the kernel's backlog) but never answers.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        rc, out, err = amctl("--timeout", "1s", "alerts", url=url)
+        self.assertEqual(rc, 1)
+        self.assertIn("no answer from " + url + " in time", err)
+        rc, out, err = amctl("alerts", url=url, env={"AMCTL_TIMEOUT": "500ms"})
+        self.assertEqual(rc, 1)
+        self.assertIn("in time", err)
+        rc, out, err = amctl("--timeout", "soon", "alerts", url=url)
+        self.assertEqual(rc, 2)
+        self.assertIn("must be a duration", err)
 
 
 class FakeServerTests(unittest.TestCase):

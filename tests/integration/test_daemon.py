@@ -92,6 +92,17 @@ class FlagsTest(unittest.TestCase):
                 self.assertEqual(d.wait_exit(10), 1)
                 self.assertIn("address already in use", d.logs().lower())
 
+    def test_second_daemon_on_the_same_storage_refuses(self):
+        with Amrouter(MINIMAL) as first, Amrouter(MINIMAL) as second:
+            first.start()
+            second.args = ["--storage.path=" + first.storage_path]
+            second.start(wait=False)
+            self.assertEqual(second.wait_exit(10), 1)
+            self.assertIn(first.storage_path, second.logs())
+            self.assertIn("another amrouter", second.logs())
+            self.assertFalse(harness.port_is_bound(second.port))
+            self.assertEqual(request("GET", first.url + "/-/ready").status, 200)
+
     def test_space_separated_flags_and_log_format_json(self):
         with Amrouter(MINIMAL) as d:
             d.command = lambda: [harness.AMROUTER_BIN, "--config.file", d.config_path,

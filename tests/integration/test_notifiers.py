@@ -290,7 +290,10 @@ receivers:
   - to: db@example.com
     from: am@example.org
     smarthost: 127.0.0.1:$SMTP
-    require_tls: false
+    require_tls: true
+    auth_username: am
+    auth_password: sm7p-pa55
+    tls_config: {ca_file: $CERT}
 """
 
 
@@ -300,15 +303,19 @@ class DaemonTest(unittest.TestCase):
     thread to all four integrations; resolving it sends PagerDuty's resolve."""
 
     def test_all_integrations_through_the_daemon(self):
+        tmp = tempfile.mkdtemp(prefix="amr-notifiers-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = make_cert(tmp)
         slack, pd, tw = FakeSlack(), FakePagerDuty(), FakeTwilio()
-        smtp = SmtpServer()
+        smtp = SmtpServer(tls_cert=(cert, key), require_starttls=True, users={"am": "sm7p-pa55"})
         for srv in (slack, pd, tw, smtp):
             srv.start()
             self.addCleanup(srv.stop)
         slack.fail_next.append((500, "text/plain", "internal_error"))  # one retry
         cfg = (DAEMON_CONFIG.replace("$SLACK", slack.url).replace("$PD", pd.url)
                .replace("$SID", tw.sid).replace("$TOKEN", tw.token)
-               .replace("$TWILIO", tw.base).replace("$SMTP", str(smtp.port)))
+               .replace("$TWILIO", tw.base).replace("$SMTP", str(smtp.port))
+               .replace("$CERT", cert))
         d = harness.Amrouter(cfg)
         self.addCleanup(d.cleanup)
         d.start()
@@ -343,16 +350,43 @@ class DaemonTest(unittest.TestCase):
                          ["+15551111111", "+15552222222"])
         for r in tw.requests[:2]:
             self.assertEqual(r.basic_auth(), (tw.sid, tw.token))
-            self.assertRegex(r.form()["Body"][0], r"^FIRING #\d+: disk full$")
+            self.assertRegex(r.form()["Body"][0],
+                             r"^FIRING #\d+: disk full Ack: %s/ack/[A-Za-z0-9_-]+$" % d.url)
+        incident = int(att["title"].split("#")[1].rstrip(")"))
+        ack_url = att["actions"][0]["url"]
+        self.assertTrue(ack_url.startswith(d.url + "/ack/"), ack_url)
+        self.assertEqual(ev["links"][0], {"href": ack_url,
+                                          "text": "Acknowledge incident #%d" % incident})
+        self.assertIn(ack_url, tw.requests[0].form()["Body"][0])
 
         self.assertEqual(m.rcpt_tos, ["db@example.com"])
+        self.assertTrue(m.tls)
+        self.assertEqual(m.login, "am")
         msg = email.message_from_bytes(m.content, policy=email.policy.default)
         self.assertEqual(msg.get_content_type(), "multipart/alternative")
         self.assertIn("DiskFull", str(msg["Subject"]))
 
+        # Acknowledge through the API: PagerDuty gets acknowledge (same dedup_key), Slack
+        # a yellow message without the button, SMS stays quiet (notify_acks is off).
+        n_sms = len(tw.requests)
+        r = harness.post_json(d.url + "/api/v2/incidents/%d/ack" % incident,
+                              {"by": "alice", "comment": "on it"})
+        self.assertEqual(r.status, 200, r.text)
+        harness.wait_until(lambda: any(q.json().get("event_action") == "acknowledge"
+                                       for q in pd.requests), timeout=20, what="PD acknowledge")
+        ack = [q.json() for q in pd.requests if q.json()["event_action"] == "acknowledge"][0]
+        self.assertEqual(ack["dedup_key"], ev["dedup_key"])
+        self.assertNotIn("payload", ack)
+        harness.wait_until(lambda: any(q.json()["attachments"][0]["color"] == "warning"
+                                       for q in slack.requests[2:]), timeout=20,
+                           what="slack ack notice")
+        acked = [q.json()["attachments"][0] for q in slack.requests[2:]
+                 if q.json()["attachments"][0]["color"] == "warning"][0]
+        self.assertNotIn("actions", acked)
+        self.assertIn("acknowledged", acked["title"])
+
         # Resolve: PagerDuty gets resolve with the same dedup_key; Slack (send_resolved) a
         # green message; SMS stays quiet (notify_acks is off).
-        n_sms = len(tw.requests)
         r = harness.post_alerts(d.url, [harness.alert("DiskFull", labels={"instance": "db-1"},
                                                       starts_at=starts,
                                                       ends_at=harness.rfc3339(time.time() - 1))])
@@ -369,6 +403,7 @@ class DaemonTest(unittest.TestCase):
         self.assertNotIn(tw.token, logs)
         self.assertNotIn("R0UT1NGKEY", logs)
         self.assertNotIn("SECRET", logs)
+        self.assertNotIn("sm7p-pa55", logs)
 
 
     def test_sms_storm_is_throttled_and_merged(self):

@@ -132,6 +132,31 @@ static void test_alerts_malformed_json(void **state)
     assert_true(strncmp(p.err.msg, "invalid JSON", 12) == 0);
 }
 
+static void test_alerts_hostile_nesting(void **state)
+{
+    struct parsed p;
+    char *deep = malloc(200001);
+
+    (void)state;
+    assert_non_null(deep);
+    memset(deep, '[', 100000);
+    memset(deep + 100000, ']', 100000);
+    deep[200000] = '\0';
+    /* The JSON parser's depth limit answers; nothing recurses without bound. */
+    parse(&p, deep);
+    assert_int_equal(p.rc, -1);
+    assert_int_equal(p.bad, API_BAD_SHAPE);
+    assert_true(strncmp(p.err.msg, "invalid JSON at line 1, column ", 31) == 0);
+    {
+        static const char head[] = "[{\"labels\":{\"a\":\"b\"},\"x\":";
+
+        memcpy(deep, head, sizeof(head) - 1);
+    }
+    parse(&p, deep);
+    assert_int_equal(p.rc, -1);
+    free(deep);
+}
+
 static void test_alerts_invalid_utf8(void **state)
 {
     struct parsed p;
@@ -660,8 +685,26 @@ static json_t *f_null(struct engine *e)
 }
 
 static const struct api_engine_ops fake_ops = {
-    f_ready,  f_reload,   f_post_alerts, f_put_silence, f_expire,    f_query,
-    f_groups, f_silences, f_get_silence, f_status,      f_receivers,
+    f_ready,
+    f_reload,
+    f_post_alerts,
+    f_put_silence,
+    f_expire,
+    f_query,
+    f_groups,
+    f_silences,
+    f_get_silence,
+    f_status,
+    f_receivers,
+    /* incident ops (issue 6): tested in test_api_incidents.c */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 struct call {
@@ -913,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_alerts_valid_batch),
         cmocka_unit_test(test_alerts_empty_array_and_equal_times),
         cmocka_unit_test(test_alerts_malformed_json),
+        cmocka_unit_test(test_alerts_hostile_nesting),
         cmocka_unit_test(test_alerts_invalid_utf8),
         cmocka_unit_test(test_alerts_wrong_types),
         cmocka_unit_test(test_alerts_missing_or_empty_labels),

@@ -298,7 +298,7 @@ static void test_ops_from_job(void **state)
         "  sms_configs:\n  - {account_sid: A, auth_token: T, from: '1', to: ['2', '3']}\n"
         "  email_configs:\n  - {to: a@b.c, from: x@y.z, smarthost: 'h:25'}\n",
         "t.yml", NULL, &err);
-    struct notifier_env env = {NULL, "http://am:9093"};
+    struct notifier_env env = {.cfg = NULL, .external_url = "http://am:9093"};
     struct notifier_request out;
     struct notify_job job;
     struct alert a;

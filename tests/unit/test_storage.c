@@ -155,7 +155,8 @@ static int c_job(void *ctx, struct outbox_row *row, struct error *err)
     return 0;
 }
 
-static const struct storage_loader collect_ops = {c_alert, c_silence, c_nflog, c_group, c_job};
+static const struct storage_loader collect_ops = {c_alert, c_silence, c_nflog,
+                                                  c_group, c_job,     NULL};
 
 static void collected_release(struct collected *c)
 {
