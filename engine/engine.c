@@ -30,6 +30,7 @@
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/labels.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/testable.h"
 #include "core/timefmt.h"
@@ -352,6 +353,7 @@ static void enqueue_async(struct engine *e, struct ereq *q)
         return;
     }
     q->next = NULL;
+    metrics_add(MET_ENGINE_QUEUE, NULL, NULL, 1); /* ops */
     if (e->tail != NULL)
         e->tail->next = q;
     else
@@ -414,17 +416,27 @@ static int persist_changes(struct engine *e, struct error *err)
     }
     for (size_t i = 0; i < ch->n_groups; i++) {
         struct group_view gv;
-        int found = router_get_group(e->r, ch->groups[i], &gv);
+        /* The head only: members are written one row each below, so a batch
+         * costs what it changed, not the size of the groups it touched. */
+        int found = router_get_group_head(e->r, ch->groups[i], &gv);
         int rc;
 
         if (found < 0) {
             group_view_release(&gv);
             return error_set(err, "out of memory");
         }
-        rc = found ? storage_put_group(e->st, &gv, err)
+        rc = found ? storage_put_group_head(e->st, &gv, err)
                    : storage_delete_group(e->st, ch->groups[i], err);
         group_view_release(&gv);
         if (rc < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < ch->n_members; i++) {
+        const struct router_member_change *m = &ch->members[i];
+
+        if ((router_group_has_alert(e->r, m->group_key, m->fingerprint)
+                 ? storage_put_member(e->st, m->group_key, m->fingerprint, err)
+                 : storage_delete_member(e->st, m->group_key, m->fingerprint, err)) < 0)
             return -1;
     }
     for (size_t i = 0; i < ch->n_nflog; i++) {
@@ -567,7 +579,11 @@ static int commit(struct engine *e, struct error *err)
         return error_set(err, "injected commit failure");
     }
 #endif
-    return storage_commit(e->st, err);
+    int64_t t0 = metrics_now_us(); /* ops: commit latency */
+    int rc = storage_commit(e->st, err);
+
+    metrics_observe(MET_SQLITE_COMMIT, NULL, NULL, (double)(metrics_now_us() - t0) / 1e6);
+    return rc;
 }
 
 static void free_async(struct ereq *list)
@@ -652,6 +668,9 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     for (size_t i = 0; i < jobs.n; i++) {
         struct delivery_item *it = make_item(e, jobs.v[i], 0, 0);
 
+        if (jobs.v[i]->incident_notice == NOTICE_STEP) /* ops */
+            metrics_add(MET_ESCALATION_STEPS, jobs.v[i]->receiver_name, NULL, 1);
+
         if (it != NULL)
             delivery_submit(e->dl, it);
         else
@@ -728,6 +747,7 @@ static void *engine_main(void *arg)
         }
         batch = e->head;
         e->head = e->tail = NULL;
+        metrics_set(MET_ENGINE_QUEUE, NULL, NULL, 0); /* ops */
         pthread_mutex_unlock(&e->mu);
         if (e->deferred != NULL && clock_now_ms() >= e->commit_retry_at) {
             *at = e->deferred;
@@ -761,6 +781,7 @@ static int call(struct engine *e, struct ereq *q, bool is_change_req)
         return error_set(&q->err, "amrouter is shutting down");
     }
     q->next = NULL;
+    metrics_add(MET_ENGINE_QUEUE, NULL, NULL, 1); /* ops */
     if (e->tail != NULL)
         e->tail->next = q;
     else
