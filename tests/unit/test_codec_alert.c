@@ -3,7 +3,9 @@
  * (it runs for every stored alert on the engine thread): its text must be
  * byte for byte what jansson makes of codec_alert_to_json, it must decode back
  * to the same alert, and what jansson refuses (a string that is not UTF-8)
- * must stay refused.
+ * must stay refused. codec_decode_alert reads that exact format without
+ * jansson (start-up loads every alert row) and falls back to jansson for any
+ * other text: both must give the same alert, and bad rows the same errors.
  */
 #include "core/alert.h"
 #include "core/error.h"
@@ -117,11 +119,105 @@ static void test_invalid_utf8_refused(void **state)
     }
 }
 
+static void check_decodes_like(const char *text, const char *name)
+{
+    struct alert a, b;
+    struct error err = {{0}};
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+
+    assert_non_null(o);
+    alert_init(&a);
+    alert_init(&b);
+    if (codec_decode_alert(text, &a, &err) < 0)
+        fail_msg("decode %s: %s", text, err.msg);
+    assert_int_equal(codec_alert_from_json(o, &b, &err), 0);
+    json_decref(o);
+    assert_true(labels_equal(&a.labels, &b.labels));
+    assert_true(labels_equal(&a.annotations, &b.annotations));
+    assert_true(a.starts_at == b.starts_at && a.ends_at == b.ends_at);
+    assert_true(a.updated_at == b.updated_at);
+    assert_int_equal(a.timeout, b.timeout);
+    assert_int_equal(a.fingerprint, b.fingerprint);
+    assert_true((a.generator_url == NULL) == (b.generator_url == NULL));
+    if (a.generator_url != NULL)
+        assert_string_equal(a.generator_url, b.generator_url);
+    assert_string_equal(labels_get(&a.labels, "alertname"), name);
+    alert_release(&a);
+    alert_release(&b);
+}
+
+static void test_decode_fast_and_fallback(void **state)
+{
+    static const char *const rows[] = {
+        /* What the encoder writes (the fast path). */
+        "{\"labels\":{\"alertname\":\"A\",\"instance\":\"h:9100\"},\"annotations\":{\"s\":"
+        "\"\xc3\xa9\"},\"startsAt\":1700000000123,\"endsAt\":-1,\"updatedAt\":"
+        "9223372036854775807,\"timeout\":true,\"generatorURL\":\"http://x/?a=1\"}",
+        "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{},\"startsAt\":0,\"endsAt\":0,"
+        "\"updatedAt\":0,\"timeout\":false}",
+        /* Escapes, spaces, another key order, a missing key: jansson. */
+        "{\"labels\":{\"alertname\":\"A\",\"q\":\"a\\\"b\\u00e9\\n\"},\"annotations\":{},"
+        "\"startsAt\":1,\"endsAt\":2,\"updatedAt\":3,\"timeout\":false}",
+        "{ \"labels\": {\"alertname\": \"A\"}, \"annotations\": {}, \"startsAt\": 1, \"endsAt\": 2,"
+        " \"updatedAt\": 3, \"timeout\": true }",
+        "{\"annotations\":{},\"labels\":{\"alertname\":\"A\"},\"endsAt\":2,\"startsAt\":1,"
+        "\"updatedAt\":3,\"generatorURL\":null}",
+        "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{},\"startsAt\":1.5e3,\"endsAt\":2,"
+        "\"updatedAt\":3,\"timeout\":false}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (i == 5) {
+            /* A float time is corruption: the same error as before. */
+            struct alert a;
+            struct error err = {{0}};
+
+            alert_init(&a);
+            assert_int_equal(codec_decode_alert(rows[i], &a, &err), -1);
+            assert_non_null(strstr(err.msg, "startsAt: must be an integer"));
+            continue;
+        }
+        check_decodes_like(rows[i], "A");
+    }
+}
+
+/* Rows that are not what the encoder writes and not valid either keep their
+ * errors: bad label names, non-UTF-8, truncated text. */
+static void test_decode_bad_rows(void **state)
+{
+    static const char *const rows[] = {
+        "{\"labels\":{\"bad-name\":\"A\"},\"annotations\":{},\"startsAt\":0,\"endsAt\":0,"
+        "\"updatedAt\":0,\"timeout\":false}",
+        "{\"labels\":{\"alertname\":\"\xff\"},\"annotations\":{},\"startsAt\":0,\"endsAt\":0,"
+        "\"updatedAt\":0,\"timeout\":false}",
+        "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{},\"startsAt\":0,\"endsAt\":0,"
+        "\"updatedAt\":0,\"timeout\":false",
+        "{\"labels\":{\"alertname\":\"A\"},\"annotations\":{},\"startsAt\":0,\"endsAt\":0,"
+        "\"updatedAt\":0,\"timeout\":false}x",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct alert a;
+        struct error err = {{0}};
+
+        alert_init(&a);
+        if (codec_decode_alert(rows[i], &a, &err) == 0)
+            fail_msg("row %zu decoded", i);
+        assert_true(err.msg[0] != '\0');
+        assert_int_equal(a.labels.n, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_text_as_jansson),
         cmocka_unit_test(test_invalid_utf8_refused),
+        cmocka_unit_test(test_decode_fast_and_fallback),
+        cmocka_unit_test(test_decode_bad_rows),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
