@@ -27,5 +27,7 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv);
 int amctl_incidents(const struct amctl_global *g, int argc, char **argv);
 int amctl_incident(const struct amctl_global *g, int argc, char **argv);
 int amctl_status(const struct amctl_global *g, int argc, char **argv);
+int amctl_audit(const struct amctl_global *g, int argc, char **argv);
+int amctl_backup(const struct amctl_global *g, int argc, char **argv);
 
 #endif
