@@ -290,7 +290,10 @@ receivers:
   - to: db@example.com
     from: am@example.org
     smarthost: 127.0.0.1:$SMTP
-    require_tls: false
+    require_tls: true
+    auth_username: am
+    auth_password: sm7p-pa55
+    tls_config: {ca_file: $CERT}
 """
 
 
@@ -300,15 +303,19 @@ class DaemonTest(unittest.TestCase):
     thread to all four integrations; resolving it sends PagerDuty's resolve."""
 
     def test_all_integrations_through_the_daemon(self):
+        tmp = tempfile.mkdtemp(prefix="amr-notifiers-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = make_cert(tmp)
         slack, pd, tw = FakeSlack(), FakePagerDuty(), FakeTwilio()
-        smtp = SmtpServer()
+        smtp = SmtpServer(tls_cert=(cert, key), require_starttls=True, users={"am": "sm7p-pa55"})
         for srv in (slack, pd, tw, smtp):
             srv.start()
             self.addCleanup(srv.stop)
         slack.fail_next.append((500, "text/plain", "internal_error"))  # one retry
         cfg = (DAEMON_CONFIG.replace("$SLACK", slack.url).replace("$PD", pd.url)
                .replace("$SID", tw.sid).replace("$TOKEN", tw.token)
-               .replace("$TWILIO", tw.base).replace("$SMTP", str(smtp.port)))
+               .replace("$TWILIO", tw.base).replace("$SMTP", str(smtp.port))
+               .replace("$CERT", cert))
         d = harness.Amrouter(cfg)
         self.addCleanup(d.cleanup)
         d.start()
@@ -353,6 +360,8 @@ class DaemonTest(unittest.TestCase):
         self.assertIn(ack_url, tw.requests[0].form()["Body"][0])
 
         self.assertEqual(m.rcpt_tos, ["db@example.com"])
+        self.assertTrue(m.tls)
+        self.assertEqual(m.login, "am")
         msg = email.message_from_bytes(m.content, policy=email.policy.default)
         self.assertEqual(msg.get_content_type(), "multipart/alternative")
         self.assertIn("DiskFull", str(msg["Subject"]))
@@ -394,6 +403,7 @@ class DaemonTest(unittest.TestCase):
         self.assertNotIn(tw.token, logs)
         self.assertNotIn("R0UT1NGKEY", logs)
         self.assertNotIn("SECRET", logs)
+        self.assertNotIn("sm7p-pa55", logs)
 
 
     def test_sms_storm_is_throttled_and_merged(self):
