@@ -1,149 +1,174 @@
 /*
- * amctl_backup.c - `amctl backup FILE [--force]`: a consistent copy of the
- * server's SQLite database, taken online.
+ * amctl_backup.c - `amctl backup FILE`: an online backup of the server's
+ * database (POST /api/v2/admin/backup, admin scope) written to FILE.
  *
- * POST /api/v2/admin/backup (admin scope) answers the database file made with
- * SQLite's online backup API (Content-Type application/vnd.sqlite3). The
- * answer is streamed into FILE.partial next to FILE, checked to start with
- * SQLite's magic header, synced and then renamed over FILE, so FILE is either
- * a whole backup or untouched: a failed or interrupted backup never leaves a
- * truncated file under the name a restore would use. An existing FILE is kept
- * unless --force. The restore procedure is in docs/amctl.md.
+ * The body is written to FILE.part, checked (SQLite header and PRAGMA
+ * integrity_check), and only then renamed to FILE, so FILE is either the old
+ * file or a complete, valid copy. Restore: stop amrouter, replace
+ * <storage.path>/amrouter.db with FILE (remove amrouter.db-wal and -shm),
+ * start amrouter (docs/operations.md).
  */
 #include "cmd/amctl.h"
-
-#include "cmd/amctl_http.h"
 #include "cmd/amctl_util.h"
 #include "core/buf.h"
+#include "core/duration.h"
 #include "core/error.h"
 
-#include <errno.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define BACKUP_PATH "/api/v2/admin/backup"
+#define BACKUP_TIMEOUT_MS 300000
 
 static void usage(FILE *f)
 {
-    fputs("usage: amctl backup FILE [--force]\n\n"
-          "Writes a consistent copy of the server's SQLite database to FILE while the\n"
-          "server runs (POST " BACKUP_PATH ", needs a token with the admin scope).\n"
-          "FILE appears only once the whole backup is written and checked; an existing\n"
-          "FILE is kept unless --force. Restore: stop amrouter, remove amrouter.db-wal\n"
-          "and amrouter.db-shm from --storage.path, copy FILE to amrouter.db there,\n"
-          "start amrouter.\n",
+    fputs("usage: amctl backup FILE\n\n"
+          "Makes a consistent copy of the server's SQLite database while it runs (SQLite's\n"
+          "online backup API, POST /api/v2/admin/backup; needs the admin scope when tokens\n"
+          "are configured) and writes it to FILE after checking it. To restore, stop\n"
+          "amrouter, copy FILE to <storage.path>/amrouter.db (delete amrouter.db-wal and\n"
+          "amrouter.db-shm), start amrouter.\n",
           f);
 }
 
-/* True when the file starts with SQLite's 16-byte header "SQLite format 3\0". */
-static int check_sqlite(const char *path, struct error *err)
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
-    static const char magic[16] = "SQLite format 3";
-    char head[16];
-    FILE *f = fopen(path, "rb");
-    size_t n;
+    return fwrite(p, size, n, (FILE *)ud) * size;
+}
 
-    if (f == NULL)
-        return error_set(err, "%s: %s", path, strerror(errno));
-    n = fread(head, 1, sizeof(head), f);
-    fclose(f);
-    if (n != sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
-        return error_set(err, "the server's answer is not an SQLite database");
-    return 0;
+/* 0 when path is an SQLite database that passes integrity_check. */
+static int check_db(const char *path, struct error *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK) {
+        error_set(err, "the copy is not an SQLite database: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (sqlite3_step(s) != SQLITE_ROW ||
+        strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
+        error_set(err, "the copy fails its integrity check");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
 }
 
 int amctl_backup(const struct amctl_global *g, int argc, char **argv)
 {
     const char *file = NULL;
-    bool force = false;
-    struct buf partial;
-    struct stat st;
-    struct error err;
-    uint64_t written = 0;
-    long status = 0;
+    struct buf url, part, auth;
+    struct curl_slist *hdr = NULL;
+    struct error err = {{0}};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    int64_t timeout_ms = BACKUP_TIMEOUT_MS;
     FILE *out = NULL;
-    int rc = AMCTL_USAGE;
+    CURL *h = NULL;
+    long code = 0;
+    size_t n;
+    int rc = AMCTL_REFUSED;
 
-    buf_init(&partial, 8192);
+    buf_init(&url, 8192);
+    buf_init(&part, 8192);
+    buf_init(&auth, 8192);
     for (int i = 1; i < argc; i++) {
         if (amctl_is_help(argv[i])) {
             usage(stdout);
             rc = AMCTL_OK;
-            goto out;
-        }
-        if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
-            force = true;
-            continue;
-        }
-        if (argv[i][0] == '-') {
-            rc = amctl_fail(AMCTL_USAGE, "backup", "unknown flag %s", argv[i]);
-            goto out;
+            goto done;
         }
         if (file != NULL) {
-            rc = amctl_fail(AMCTL_USAGE, "backup", "one FILE only");
-            goto out;
+            rc = amctl_fail(AMCTL_USAGE, "backup", "unexpected argument %s", argv[i]);
+            goto done;
         }
         file = argv[i];
     }
     if (file == NULL) {
-        rc = amctl_fail(AMCTL_USAGE, "backup", "where to? give a FILE");
-        goto out;
+        rc = amctl_fail(AMCTL_USAGE, "backup", "FILE is required");
+        goto done;
     }
-    rc = AMCTL_REFUSED;
-    if (!force && stat(file, &st) == 0) {
-        amctl_fail(rc, "backup", "%s exists (--force replaces it)", file);
-        goto out;
+    if (g->timeout != NULL && g->timeout[0] != '\0' &&
+        (duration_parse(g->timeout, &timeout_ms, &err) < 0 || timeout_ms <= 0)) {
+        rc = amctl_fail(AMCTL_USAGE, "backup", "--timeout: want a duration such as 60s");
+        goto done;
     }
-    if (buf_printf(&partial, "%s.partial", file) < 0) {
-        amctl_fail(rc, "backup", "file name too long");
-        goto out;
-    }
-    out = fopen(buf_str(&partial), "wb");
+    n = strlen(g->url);
+    while (n > 0 && g->url[n - 1] == '/')
+        n--;
+    buf_append(&url, g->url, n);
+    buf_appends(&url, "/api/v2/admin/backup");
+    buf_printf(&part, "%s.part", file);
+    out = fopen(buf_str(&part), "wb");
     if (out == NULL) {
-        amctl_fail(rc, "backup", "%s: %s", buf_str(&partial), strerror(errno));
-        goto out;
+        amctl_fail(AMCTL_REFUSED, "backup", "cannot write %s", buf_str(&part));
+        goto done;
     }
-    if (amctl_http_download(g, "POST", BACKUP_PATH, out, &written, &status, &err) < 0) {
-        amctl_fail(rc, "backup", "%s%s", err.msg,
-                   status == 404 ? " (this server has no online backup endpoint)" : "");
-        goto out;
+    h = curl_easy_init();
+    if (h == NULL)
+        goto done;
+    if (g->token != NULL && g->token[0] != '\0') {
+        buf_printf(&auth, "Authorization: Bearer %s", g->token);
+        hdr = curl_slist_append(hdr, buf_str(&auth));
     }
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
-        amctl_fail(rc, "backup", "%s: %s", buf_str(&partial), strerror(errno));
-        goto out;
+    curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "amctl/" AMR_VERSION);
+    if (g->ca_file != NULL && g->ca_file[0] != '\0')
+        curl_easy_setopt(h, CURLOPT_CAINFO, g->ca_file);
+    if (curl_easy_perform(h) != CURLE_OK) {
+        amctl_fail(AMCTL_REFUSED, "backup", "cannot reach %s: %s", g->url, errbuf);
+        goto done;
     }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (fclose(out) != 0) {
         out = NULL;
-        amctl_fail(rc, "backup", "%s: %s", buf_str(&partial), strerror(errno));
-        goto out;
+        amctl_fail(AMCTL_REFUSED, "backup", "writing %s failed", buf_str(&part));
+        goto done;
     }
     out = NULL;
-    if (check_sqlite(buf_str(&partial), &err) < 0) {
-        amctl_fail(rc, "backup", "%s", err.msg);
-        goto out;
+    if (code != 200) {
+        amctl_fail(AMCTL_REFUSED, "backup", "server refused the backup (%ld)%s", code,
+                   code == 401 || code == 403 ? " (check --token or AMCTL_TOKEN)" : "");
+        goto done;
     }
-    if (rename(buf_str(&partial), file) != 0) {
-        amctl_fail(rc, "backup", "cannot rename %s to %s: %s", buf_str(&partial), file,
-                   strerror(errno));
-        goto out;
+    if (check_db(buf_str(&part), &err) < 0) {
+        amctl_fail(AMCTL_REFUSED, "backup", "%s", err.msg);
+        goto done;
     }
-    if (strcmp(g->output, "json") == 0) {
-        json_t *o = json_pack("{s:s, s:I}", "file", file, "bytes", (json_int_t)written);
-
-        amctl_print_json(o);
-        json_decref(o);
-    } else {
-        printf("backup of %s written to %s (%llu bytes)\n", g->url, file,
-               (unsigned long long)written);
+    if (rename(buf_str(&part), file) != 0) {
+        amctl_fail(AMCTL_REFUSED, "backup", "cannot rename %s to %s", buf_str(&part), file);
+        goto done;
     }
+    printf("backup written to %s\n", file);
     rc = AMCTL_OK;
-out:
+done:
     if (out != NULL)
         fclose(out);
-    if (rc != AMCTL_OK && partial.len > 0)
-        unlink(buf_str(&partial));
-    buf_release(&partial);
+    if (rc != AMCTL_OK && part.len > 0)
+        unlink(buf_str(&part));
+    curl_slist_free_all(hdr);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    buf_release(&url);
+    buf_release(&part);
+    buf_release(&auth);
     return rc;
 }

@@ -16,21 +16,14 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Where a reply body goes: into `body` (JSON replies, and error bodies of
- * downloads), or, for a download answered 2xx, into `file`. */
 struct sink {
     struct buf body;
     bool too_big;
-    CURL *h;
-    FILE *file;        /* NULL for JSON requests */
-    uint64_t written;  /* bytes written to file */
-    bool write_failed; /* fwrite failed: disk full, ... */
 };
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -38,19 +31,6 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     struct sink *s = userdata;
     size_t n = size * nmemb;
 
-    if (s->file != NULL) {
-        long code = 0;
-
-        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 200 && code <= 299) {
-            if (fwrite(ptr, 1, n, s->file) != n) {
-                s->write_failed = true;
-                return 0;
-            }
-            s->written += n;
-            return n;
-        }
-    }
     if (buf_append(&s->body, ptr, n) < 0) {
         s->too_big = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -180,16 +160,14 @@ static int transport_error(CURLcode rc, const char *url, const char *detail, str
     }
 }
 
-/* Sends the request and collects the answer into sink. Returns 0 on a 2xx answer,
- * else -1 with err set (transport failure or the server's refusal). */
-static int perform(const struct amctl_global *g, const char *method, const char *path,
-                   const json_t *body, const char *accept, struct sink *sink, long *status,
-                   struct error *err)
+int amctl_http(const struct amctl_global *g, const char *method, const char *path,
+               const json_t *body, json_t **reply, long *status, struct error *err)
 {
     char errbuf[CURL_ERROR_SIZE];
     char what[256];
     struct curl_slist *headers = NULL;
-    struct buf url, auth, acc;
+    struct buf url, auth;
+    struct sink sink;
     char *payload = NULL;
     CURL *h = NULL;
     long code = 0;
@@ -200,8 +178,11 @@ static int perform(const struct amctl_global *g, const char *method, const char 
 
     buf_init(&url, 8192);
     buf_init(&auth, 8192);
-    buf_init(&acc, 256);
+    buf_init(&sink.body, AMCTL_REPLY_MAX);
+    sink.too_big = false;
     errbuf[0] = '\0';
+    if (reply != NULL)
+        *reply = NULL;
     if (status != NULL)
         *status = 0;
     describe(method, path, what, sizeof(what));
@@ -228,9 +209,7 @@ static int perform(const struct amctl_global *g, const char *method, const char 
         error_set(err, "cannot initialise libcurl");
         goto out;
     }
-    sink->h = h;
-    buf_printf(&acc, "Accept: %s", accept);
-    headers = curl_slist_append(headers, buf_str(&acc));
+    headers = curl_slist_append(headers, "Accept: application/json");
     if (body != NULL) {
         payload = json_dumps(body, JSON_COMPACT);
         if (payload == NULL) {
@@ -239,8 +218,6 @@ static int perform(const struct amctl_global *g, const char *method, const char 
         }
         headers = curl_slist_append(headers, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-    } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
     }
     if (g->token != NULL && g->token[0] != '\0') {
         if (buf_printf(&auth, "Authorization: Bearer %s", g->token) < 0) {
@@ -261,7 +238,7 @@ static int perform(const struct amctl_global *g, const char *method, const char 
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(
         h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -275,10 +252,8 @@ static int perform(const struct amctl_global *g, const char *method, const char 
 
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-        if (sink->write_failed)
-            error_set(err, "%s: cannot write the answer: %s", what, strerror(errno));
-        else if (sink->too_big)
-            error_set(err, "%s: the answer is larger than %zu bytes", what, sink->body.max);
+        if (sink.too_big)
+            error_set(err, "%s: the answer is larger than %u bytes", what, AMCTL_REPLY_MAX);
         else
             transport_error(rc, g->url, errbuf, err);
         goto out;
@@ -289,43 +264,17 @@ static int perform(const struct amctl_global *g, const char *method, const char 
     if (code < 200 || code > 299) {
         char msg[1024];
 
-        server_message(&sink->body, msg, sizeof(msg));
+        server_message(&sink.body, msg, sizeof(msg));
         error_set(err, "server refused %s (%ld %s)%s%s%s", what, code, reason_phrase(code),
                   msg[0] != '\0' ? ": " : "", msg,
                   code == 401 || code == 403 ? " (check --token or AMCTL_TOKEN)" : "");
         goto out;
     }
-    ret = 0;
-out:
-    curl_slist_free_all(headers);
-    if (h != NULL)
-        curl_easy_cleanup(h);
-    sink->h = NULL;
-    free(payload);
-    buf_release(&url);
-    buf_release(&auth);
-    buf_release(&acc);
-    return ret;
-}
-
-int amctl_http(const struct amctl_global *g, const char *method, const char *path,
-               const json_t *body, json_t **reply, long *status, struct error *err)
-{
-    struct sink sink = {{NULL, 0, 0, 0}, false, NULL, NULL, 0, false};
-    char what[256];
-    int ret = -1;
-
-    buf_init(&sink.body, AMCTL_REPLY_MAX);
-    if (reply != NULL)
-        *reply = NULL;
-    if (perform(g, method, path, body, "application/json", &sink, status, err) < 0)
-        goto out;
     if (reply != NULL && sink.body.len > 0) {
         json_error_t jerr;
 
         *reply = json_loadb(buf_str(&sink.body), sink.body.len, JSON_DECODE_ANY, &jerr);
         if (*reply == NULL) {
-            describe(method, path, what, sizeof(what));
             error_set(err, "%s: the server's answer is not JSON (%s at byte %d)", what, jerr.text,
                       jerr.position);
             goto out;
@@ -333,22 +282,12 @@ int amctl_http(const struct amctl_global *g, const char *method, const char *pat
     }
     ret = 0;
 out:
-    buf_release(&sink.body);
-    return ret;
-}
-
-int amctl_http_download(const struct amctl_global *g, const char *method, const char *path,
-                        FILE *out, uint64_t *written, long *status, struct error *err)
-{
-    struct sink sink = {{NULL, 0, 0, 0}, false, NULL, out, 0, false};
-    int ret;
-
-    buf_init(&sink.body, 64u << 10); /* error bodies only */
-    ret = perform(g, method, path, NULL,
-                  "application/vnd.sqlite3, application/octet-stream, application/json", &sink,
-                  status, err);
-    if (written != NULL)
-        *written = sink.written;
+    curl_slist_free_all(headers);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    free(payload);
+    buf_release(&url);
+    buf_release(&auth);
     buf_release(&sink.body);
     return ret;
 }

@@ -16,8 +16,6 @@
 #define AMR_AMCTL_HTTP_H
 
 #include <jansson.h>
-#include <stdint.h>
-#include <stdio.h>
 
 struct amctl_global;
 struct buf;
@@ -43,15 +41,6 @@ struct error;
  * *status (when not NULL) is the HTTP status, 0 when no answer came. */
 int amctl_http(const struct amctl_global *g, const char *method, const char *path,
                const json_t *body, json_t **reply, long *status, struct error *err);
-
-/* Sends `method` to g->url + path (no body) and writes a 2xx answer's body to
- * out as it arrives, for large binary answers such as backups. *written (when
- * not NULL) is the number of bytes written, *status (when not NULL) the HTTP
- * status. Errors as amctl_http(), plus a
- * failed write to out ("cannot write the answer: No space left on device").
- * On failure out may hold part of the body: the caller discards it. */
-int amctl_http_download(const struct amctl_global *g, const char *method, const char *path,
-                        FILE *out, uint64_t *written, long *status, struct error *err);
 
 /* Appends "?name=value" (or "&name=value" when path already has a query) to
  * path, with value percent-encoded. Returns -1 when memory runs out. */

@@ -171,9 +171,6 @@ class Usage(unittest.TestCase):
             (["incidents", "--all", "--state", "firing"], "exclude each other"),
             (["status", "extra"], "unexpected argument"),
             (["-o", "yaml", "alerts"], "-o must be table or json"),
-            (["backup"], "give a FILE"),
-            (["audit", "--since", "last tuesday"], "want a duration"),
-            (["audit", "--limit", "-3"], "want a positive number"),
         ]
         for args, msg in cases:
             rc, out, err = amctl(*args, url="http://127.0.0.1:1")
@@ -395,64 +392,6 @@ class FakeServerTests(unittest.TestCase):
         rc, out, err = amctl("incident", "9", url=self.srv.url)
         self.assertEqual(rc, 1)
         self.assertIn("incident 9 not found", err)
-
-    def test_backup_is_written_whole_or_not_at_all(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        path = os.path.join(tmp.name, "amrouter-backup.db")
-        db = b"SQLite format 3\x00" + bytes(range(256)) * 64
-        self.srv.route("POST", "/api/v2/admin/backup", body=db, ctype="application/vnd.sqlite3")
-        rc, out, err = amctl("--token", "adm", "backup", path, url=self.srv.url)
-        self.assertEqual((rc, err), (0, ""))
-        self.assertIn("written to %s (%d bytes)" % (path, len(db)), out)
-        with open(path, "rb") as f:
-            self.assertEqual(f.read(), db)
-        self.assertEqual(self.srv.requests[-1][:2], ("POST", "/api/v2/admin/backup"))
-        self.assertEqual(self.srv.requests[-1][2].get("authorization"), "Bearer adm")
-        # An existing file is kept unless --force.
-        rc, out, err = amctl("backup", path, url=self.srv.url)
-        self.assertEqual(rc, 1)
-        self.assertIn("exists (--force replaces it)", err)
-        # Refused, or not a database: the old file stays, no partial file is left.
-        self.srv.route("POST", "/api/v2/admin/backup", 403, '"token lacks the admin scope"')
-        rc, out, err = amctl("backup", path, "--force", url=self.srv.url)
-        self.assertEqual(rc, 1)
-        self.assertIn("(403 Forbidden): token lacks the admin scope", err)
-        self.srv.route("POST", "/api/v2/admin/backup", body=b"<html>oops</html>",
-                       ctype="text/html")
-        rc, out, err = amctl("backup", path, "--force", url=self.srv.url)
-        self.assertEqual(rc, 1)
-        self.assertIn("not an SQLite database", err)
-        with open(path, "rb") as f:
-            self.assertEqual(f.read(), db)
-        self.assertEqual(os.listdir(tmp.name), ["amrouter-backup.db"])
-        # 404: the server has no such endpoint, and says so.
-        self.srv.routes.clear()
-        rc, out, err = amctl("backup", os.path.join(tmp.name, "b2.db"), url=self.srv.url)
-        self.assertEqual(rc, 1)
-        self.assertIn("no online backup endpoint", err)
-        self.assertEqual(os.listdir(tmp.name), ["amrouter-backup.db"])
-
-    def test_audit(self):
-        self.srv.route("GET", "/api/v2/audit", body=[
-            {"at": "2026-11-23T12:07:00.000Z", "who": "alice", "action": "incident.ack",
-             "target": 42, "details": {"via": "amctl", "comment": "on it"}},
-            {"at": "2026-11-23T12:01:00.000Z", "who": "ci", "action": "silence.create",
-             "target": "0b6c-11", "details": "alertname=\"Deploy\""}])
-        rc, out, err = amctl("audit", "--who", "alice", "--action", "incident.ack", "--limit",
-                             "10", "--since", "2026-11-23T00:00:00Z", url=self.srv.url)
-        self.assertEqual((rc, err), (0, ""))
-        self.assertEqual(self.srv.requests[-1][1],
-                         "/api/v2/audit?since=2026-11-23T00%3A00%3A00.000Z&limit=10&who=alice"
-                         "&action=incident.ack")
-        lines = out.splitlines()
-        self.assertEqual(lines[0].split(), ["TIME", "WHO", "ACTION", "TARGET", "DETAILS"])
-        self.assertRegex(lines[1], r"^2026-11-23 12:07:00  alice  incident.ack    42       "
-                                   r"via=amctl, comment=on it$")
-        self.assertIn('0b6c-11  alertname="Deploy"', lines[2])
-        rc, out, err = amctl("audit", "--since", "24h", url=self.srv.url)
-        self.assertEqual(rc, 0)
-        self.assertRegex(self.srv.requests[-1][1], r"^/api/v2/audit\?since=\d{4}-")
 
     def test_table_cells_cannot_break_lines_or_drive_the_terminal(self):
         self.srv.route("GET", "/api/v2/alerts", body=[{
