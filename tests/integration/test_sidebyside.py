@@ -13,7 +13,10 @@ Every scenario in tests/integration/sbs/*.scn yields two tests:
   answers --version, a daemon that does not start is a failure.
 
 All scenarios run in parallel, each with its own servers and receivers, so the
-whole comparison takes about as long as the longest scenario (~15 s).
+whole comparison takes about as long as the longest scenario (~15 s). A
+scenario whose first run disagrees (with its expectations or between the two
+servers) is run once more and the second run counts: the timers leave about
+half a second of margin, which a heavily loaded machine can eat.
 """
 import os
 import sys
@@ -56,12 +59,39 @@ class SideBySide(unittest.TestCase):
             with lock:
                 results[sc.name] = r
 
-        threads = [threading.Thread(target=run, args=(sc,)) for sc in SCENARIOS]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout=120)
+        def run_all(scs):
+            threads = [threading.Thread(target=run, args=(sc,)) for sc in scs]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=120)
+
+        run_all(SCENARIOS)
+        # The scenarios keep about half a second between an action and the
+        # timer tick it must land before. On a heavily loaded machine a server
+        # can miss that, so a scenario that disagrees is run once more, alone
+        # with the other retried ones; its second result counts. A real
+        # difference in behaviour shows again; jitter does not.
+        again = [sc for sc in SCENARIOS if cls._problems(sc, results.get(sc.name, {}))]
+        if again:
+            print(f"\nside-by-side: re-running {[sc.name for sc in again]} once "
+                  f"(first run disagreed)", file=sys.stderr)
+            run_all(again)
         cls.results = results
+
+    @classmethod
+    def _problems(cls, sc, r):
+        am = r.get("alertmanager")
+        if not isinstance(am, tuple):
+            return True
+        if S.check_against_expect(sc, am[0]):
+            return True
+        amr = r.get("amrouter")
+        if "amrouter" in r:
+            if not isinstance(amr, tuple):
+                return True
+            return bool(S.compare(sc, am[0], amr[0], am[1], amr[1]))
+        return False
 
     def test_scenarios_load(self):
         self.assertIsNone(LOAD_ERROR)
