@@ -208,13 +208,15 @@ static void test_migration_from_json_lists(void **state)
     assert_true(storage_schema_version() >= 3);
     storage_close(st);
     /* Make it look like a version-2 file with one group of two members. */
-    assert_int_equal(storage_test_exec(dir,
-                                       "DROP TABLE group_alerts; PRAGMA user_version = 2;"
-                                       "INSERT INTO aggr_groups VALUES ('{}:{alertname=\"A\"}', "
-                                       "'r', '{\"alertname\":\"A\"}', 1, 0, 0, "
-                                       "'[\"00000000000000aa\",\"00000000000000bb\"]');",
-                                       &err),
-                     0);
+    assert_int_equal(
+        storage_test_exec(
+            dir,
+            "DROP TABLE group_alerts; DROP TABLE IF EXISTS audit; PRAGMA user_version = 2;"
+            "INSERT INTO aggr_groups VALUES ('{}:{alertname=\"A\"}', "
+            "'r', '{\"alertname\":\"A\"}', 1, 0, 0, "
+            "'[\"00000000000000aa\",\"00000000000000bb\"]');",
+            &err),
+        0);
     st = open_ok(dir);
     assert_int_equal(storage_test_user_version(st), storage_schema_version());
     load_groups(st, &g);
