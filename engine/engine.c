@@ -216,6 +216,15 @@ static int ld_job(void *ctx, struct outbox_row *row, struct error *err)
     if (rc == 0 && c->startup) {
         struct delivery_item *it = make_item(c->e, row->job, row->attempts, row->next_attempt_at);
 
+        /* A step or update made before an ack that came later is not sent. */
+        if (it != NULL && it->build_error == NULL && router_job_stale(c->r, row->job)) {
+            it->build_error = strdup("stale: the incident was acknowledged after this job");
+            if (it->build_error == NULL) {
+                delivery_item_free(it);
+                it = NULL;
+            }
+        }
+
         if (it == NULL || push_startup_item(c->e, it) < 0) {
             delivery_item_free(it);
             rc = error_set(err, "out of memory");

@@ -847,10 +847,10 @@ static int emit(struct router *r, struct rgroup *g, const struct flush_ctx *c, s
                 free(key);
                 return -1;
             }
-            if (mode != EMIT_NOTICE) {
-                prev = smap_get(&r->latest, key);
-                j->supersedes = prev != NULL ? prev->id : 0;
-            }
+            /* A notice replaces a job still waiting for this integration too:
+             * after an ack, a step or update queued before it is stale. */
+            prev = smap_get(&r->latest, key);
+            j->supersedes = prev != NULL ? prev->id : 0;
             free(key);
             if ((mode != EMIT_NOTICE && dispatch_track_job(r, j, f) < 0) ||
                 job_list_push(out, j) < 0) {

@@ -548,3 +548,188 @@ escalation_policies:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---------------------------------------------------------------- the whole ladder
+
+from receivers import FakePagerDuty, FakeSlack, FakeTwilio, SmtpServer  # noqa: E402
+
+TW_SID = "AC0123456789abcdef0123456789abcdef"
+TW_TOKEN = "tw-t0ken"
+
+
+class TestFullLadder(EscalationBase):
+    """config.example.yml's db team ladder (Slack -> email -> SMS + PagerDuty, one
+    repeat) with seconds instead of minutes, every integration against a local
+    fake, stopped by an ack from amctl, the web page and SMS, and across a restart."""
+
+    def setUp(self):
+        self.slack = FakeSlack()
+        self.pd = FakePagerDuty()
+        self.tw = FakeTwilio(sid=TW_SID, token=TW_TOKEN)
+        for f in (self.slack, self.pd, self.tw):
+            f.start()
+            self.addCleanup(f.stop)
+        self.smtp = SmtpServer()
+        self.smtp.start()
+        self.addCleanup(self.smtp.stop)
+        main = f"""
+global:
+  pagerduty_url: {self.pd.url}
+  twilio_api_url: {self.tw.base}
+  smtp_smarthost: 127.0.0.1:{self.smtp.port}
+  smtp_from: amrouter@example.org
+  smtp_require_tls: false
+route:
+  receiver: blackhole
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1h
+  repeat_interval: 4h
+receivers:
+  - name: blackhole
+teams:
+  - teams/*.yml
+"""
+        team = f"""
+name: db
+matchers: ['team="db"']
+route:
+  group_by: [alertname, instance]
+  group_wait: 0s
+  escalation: oncall
+receivers:
+  - name: slack
+    slack_configs:
+      - api_url: {self.slack.url}
+        channel: '#db-alerts'
+        send_resolved: true
+  - name: email
+    email_configs:
+      - to: db-oncall@example.org
+  - name: sms
+    sms_configs:
+      - account_sid: {TW_SID}
+        auth_token: {TW_TOKEN}
+        from: "+15550000000"
+        to: ["+15550000001"]
+        notify_acks: true
+  - name: pagerduty
+    pagerduty_configs:
+      - routing_key: r0ut1ngk3y0000000000000000000000
+        severity: critical
+escalation_policies:
+  - name: oncall
+    repeat: 1
+    ack_timeout: 2h
+    steps:
+      - receivers: [slack]
+      - after: 1s
+        receivers: [email]
+      - after: 2s
+        receivers: [sms, pagerduty]
+"""
+        self.d = self.daemon(main, files={"teams/db.yml": team})
+        self.t0 = time.monotonic()
+        r = harness.post_alerts(self.d.url, [harness.alert(
+            "PostgresDown", labels={"team": "db", "instance": "db1", "severity": "critical"})])
+        self.assertEqual(r.status, 200, r.text)
+
+    def at(self, t):
+        time.sleep(max(0.0, t - (time.monotonic() - self.t0)))
+
+    def slack_ack_url(self):
+        body = self.slack.requests[0].body.decode()
+        i = body.index(self.d.url + "/ack/")
+        j = i + len(self.d.url + "/ack/")
+        while j < len(body) and (body[j].isalnum() or body[j] in "-_"):
+            j += 1
+        return body[i:j]
+
+    def assert_stopped_before_sms(self):
+        # Slack and email were reached and hear of the ack; SMS and PagerDuty never
+        # hear anything, and the repeat run (3 s) never starts.
+        harness.wait_until(lambda: len(self.slack.requests) >= 2, timeout=5, what="slack ack")
+        self.smtp.wait_for(2, timeout=10)
+        self.at(4.5)
+        self.assertEqual(len(self.tw.requests), 0, self.tw.requests)
+        self.assertEqual(len(self.pd.requests), 0, self.pd.requests)
+        self.assertEqual(len(self.slack.requests), 2)
+        self.assertEqual(len(self.smtp.messages), 2)
+        inc = self.incident(self.d)
+        self.assertEqual(inc["state"], "acknowledged")
+        self.assertEqual(inc["team"], "db")
+        self.assertEqual(inc["policy"], "db/oncall")
+        self.assertEqual(inc["reached"], ["db/email", "db/slack"])
+        return inc
+
+    def test_amctl_ack(self):
+        harness.wait_until(lambda: len(self.smtp.messages) >= 1, timeout=5, what="email step")
+        self.at(1.5)
+        out = subprocess.run([harness.AMCTL_BIN, "--url", self.d.url, "ack", "1", "--by",
+                              "alice"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertEqual(self.assert_stopped_before_sms()["ack"]["via"], "amctl")
+        self.assertIn("alice", self.slack.requests[1].body.decode())
+
+    def test_web_page_ack(self):
+        harness.wait_until(lambda: len(self.smtp.messages) >= 1, timeout=5, what="email step")
+        url = self.slack_ack_url()
+        page = harness.request("GET", url)
+        self.assertEqual(page.status, 200)
+        marker = 'name="csrf" value="'
+        i = page.text.index(marker) + len(marker)
+        csrf = page.text[i:page.text.index('"', i)]
+        self.at(1.5)
+        r = harness.request("POST", url, ("csrf=" + csrf + "&name=bob").encode(),
+                            {"Content-Type": "application/x-www-form-urlencoded",
+                             "Origin": self.d.url})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.assert_stopped_before_sms()["ack"]["via"], "web")
+
+    def test_sms_ack_after_paging(self):
+        # Step 3 pages the phone and PagerDuty at 2 s.
+        harness.wait_until(lambda: len(self.tw.requests) >= 1 and len(self.pd.requests) >= 1,
+                           timeout=6, what="the SMS and PagerDuty step")
+        sms = self.tw.requests[0].form()
+        self.assertEqual(sms["To"], ["+15550000001"])
+        self.assertEqual(self.pd.requests[0].json()["event_action"], "trigger")
+        url = self.d.url + "/api/v2/sms/inbound"
+        params = {"AccountSid": TW_SID, "From": "+15550000001", "To": "+15550000000",
+                  "Body": "ack 1"}
+        r = harness.request("POST", url, urllib.parse.urlencode(params).encode(),
+                            {"Content-Type": "application/x-www-form-urlencoded",
+                             "X-Twilio-Signature": twilio_signature(url, params, TW_TOKEN)})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertIn("acknowledged", r.text)
+        # PagerDuty gets its acknowledge event (the phone's notice, notify_acks, waits
+        # for the SMS rate limit of one message a minute per number); the repeat run
+        # (slack again at 3 s) never starts.
+        harness.wait_until(lambda: any(q.json()["event_action"] == "acknowledge"
+                                       for q in self.pd.requests), timeout=5,
+                           what="PagerDuty acknowledge")
+        self.at(4.5)
+        self.assertEqual(len(self.slack.requests), 2)  # the alert + the ack notice
+        inc = self.incident(self.d)
+        self.assertEqual(inc["ack"]["via"], "sms")
+        self.assertEqual(inc["run"], 0)
+
+    def test_restart_in_the_middle(self):
+        harness.wait_until(lambda: len(self.slack.requests) >= 1, timeout=5, what="slack")
+        time.sleep(0.3)
+        self.assertEqual(self.d.stop(), 0)
+        time.sleep(0.3)
+        self.d.start()
+        self.smtp.wait_for(1, timeout=5)
+        harness.wait_until(lambda: len(self.tw.requests) >= 1, timeout=6, what="SMS step")
+        self.assertLess(time.monotonic() - self.t0, 2 + 2 * SLACK)
+        self.at(2.5)
+        out = subprocess.run([harness.AMCTL_BIN, "--url", self.d.url, "ack", "team=db"],
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.at(4.5)
+        self.assertEqual(len([m for m in self.smtp.messages]), 2)  # step + ack notice
+        self.assertEqual(len(self.tw.requests), 1)  # the page (its ack notice is rate-limited)
+        self.assertEqual([q.json()["event_action"] for q in self.pd.requests],
+                         ["trigger", "acknowledge"])
+        self.assertEqual(len(self.slack.requests), 2)

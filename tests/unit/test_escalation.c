@@ -481,6 +481,20 @@ static void test_ack_matching_paged_stale(void **state)
     assert_false(router_job_stale(r, jl.v[0]));
     for (size_t i = 0; i < late.n; i++)
         assert_int_equal(router_job_stale(r, late.v[i]), late.v[i]->incident_id == disk->id);
+    /* Each notice to b supersedes Disk's step-2 job still waiting for that integration;
+     * the notice to a (whose step-1 job was reported) supersedes nothing. */
+    for (size_t i = 0; i < jl.n; i++) {
+        uint64_t want = 0;
+        for (size_t k = 0; k < late.n; k++) {
+            if (late.v[k]->incident_id == disk->id &&
+                strcmp(late.v[k]->receiver_name, jl.v[i]->receiver_name) == 0 &&
+                late.v[k]->integration == jl.v[i]->integration)
+                want = late.v[k]->id;
+        }
+        assert_int_equal(jl.v[i]->supersedes, want);
+        if (strcmp(jl.v[i]->receiver_name, "b") == 0)
+            assert_true(want != 0);
+    }
     fx_ack_all(r, &late, true, T0 + 2 * MIN);
     assert_int_equal(router_ack_matching(r, &m, &ALICE, T0 + 3 * MIN, &jl, &acked, &n_acked,
                                          &already, &n_already, &err),
