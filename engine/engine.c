@@ -414,17 +414,27 @@ static int persist_changes(struct engine *e, struct error *err)
     }
     for (size_t i = 0; i < ch->n_groups; i++) {
         struct group_view gv;
-        int found = router_get_group(e->r, ch->groups[i], &gv);
+        /* The head only: members are written one row each below, so a batch
+         * costs what it changed, not the size of the groups it touched. */
+        int found = router_get_group_head(e->r, ch->groups[i], &gv);
         int rc;
 
         if (found < 0) {
             group_view_release(&gv);
             return error_set(err, "out of memory");
         }
-        rc = found ? storage_put_group(e->st, &gv, err)
+        rc = found ? storage_put_group_head(e->st, &gv, err)
                    : storage_delete_group(e->st, ch->groups[i], err);
         group_view_release(&gv);
         if (rc < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < ch->n_members; i++) {
+        const struct router_member_change *m = &ch->members[i];
+
+        if ((router_group_has_alert(e->r, m->group_key, m->fingerprint)
+                 ? storage_put_member(e->st, m->group_key, m->fingerprint, err)
+                 : storage_delete_member(e->st, m->group_key, m->fingerprint, err)) < 0)
             return -1;
     }
     for (size_t i = 0; i < ch->n_nflog; i++) {

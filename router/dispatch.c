@@ -169,8 +169,19 @@ int group_add(struct rgroup *g, struct rentry *e)
     return 1;
 }
 
+/* Lists g's members in the change log as leaving (see router_changes). */
+static void touch_all_members(struct router *r, const struct rgroup *g)
+{
+    struct umap_entry *ue;
+    size_t it;
+
+    for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it))
+        router_touch_member(r, g->key, ue->key);
+}
+
 static void group_delete(struct router *r, struct rgroup *g, int64_t now)
 {
+    touch_all_members(r, g);
     esc_group_deleted(r, g, now);
     heap_remove(r, g);
     smap_del(&r->groups, g->key);
@@ -185,6 +196,7 @@ void dispatch_drop_groups(struct router *r)
 
     for (se = smap_first(&r->groups, &it); se != NULL; se = smap_next(&r->groups, se, &it)) {
         router_touch_group(r, se->key);
+        touch_all_members(r, se->val);
         group_free(r, se->val);
     }
     smap_release(&r->groups);

@@ -280,6 +280,9 @@ static void set_step_due(struct incident *inc, const struct steps *s)
 static int reach_due(struct router *r, struct incident *inc, const struct steps *s, int64_t now,
                      const struct receiver ***v, size_t *n)
 {
+    size_t before = inc->next_step;
+    int64_t due_before = inc->step_due;
+
     while (inc->state == INCIDENT_FIRING && inc->next_step < s->total &&
            inc->base_at + step_offset(s, inc->next_step) <= now) {
         size_t k = inc->next_step, i = k % s->n;
@@ -326,7 +329,9 @@ static int reach_due(struct router *r, struct incident *inc, const struct steps 
             return -1;
     }
     set_step_due(inc, s);
-    router_touch_incident(r, inc->id);
+    /* Most flushes reach nothing: only a change is written. */
+    if (inc->next_step != before || inc->step_due != due_before)
+        router_touch_incident(r, inc->id);
     return 0;
 }
 

@@ -537,14 +537,16 @@ static int cmp_alert_ptr(const void *pa, const void *pb)
     return a->fingerprint < b->fingerprint ? -1 : a->fingerprint > b->fingerprint;
 }
 
-static int fill_view(const struct rgroup *g, struct group_view *out)
+/* Fills *out from g; with_alerts false leaves alerts NULL and n_alerts 0
+ * (no allocation, no sort: what storage needs on every commit). */
+static int fill_view(const struct rgroup *g, bool with_alerts, struct group_view *out)
 {
     const struct alert **al = NULL;
     struct umap_entry *ue;
     size_t it, n = 0;
 
     memset(out, 0, sizeof(*out));
-    if (g->alerts.n > 0) {
+    if (with_alerts && g->alerts.n > 0) {
         al = malloc(g->alerts.n * sizeof(*al));
         if (al == NULL)
             return -1;
@@ -580,7 +582,17 @@ int router_get_group(const struct router *r, const char *key, struct group_view 
     memset(out, 0, sizeof(*out));
     if (g == NULL)
         return 0;
-    return fill_view(g, out) < 0 ? -1 : 1;
+    return fill_view(g, true, out) < 0 ? -1 : 1;
+}
+
+int router_get_group_head(const struct router *r, const char *key, struct group_view *out)
+{
+    const struct rgroup *g = smap_get(&r->groups, key);
+
+    memset(out, 0, sizeof(*out));
+    if (g == NULL)
+        return 0;
+    return fill_view(g, false, out) < 0 ? -1 : 1;
 }
 
 int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id)
@@ -628,7 +640,7 @@ int router_foreach_group(const struct router *r, int64_t now,
         struct group_view gv;
         struct alert_status *sts;
 
-        if (fill_view(v[i], &gv) < 0) {
+        if (fill_view(v[i], true, &gv) < 0) {
             rc = -1;
             break;
         }

@@ -296,6 +296,9 @@ int router_foreach_group(const struct router *r, int64_t now,
  * group_view_release, which is also safe after a 0 or -1 answer). Returns 1 when
  * found, 0 when there is no such group, -1 when memory runs out. */
 int router_get_group(const struct router *r, const char *key, struct group_view *out);
+/* The same without the alerts (n_alerts 0, alerts NULL), in constant time: for
+ * persisting a group, whose members come from the change log's `members`. */
+int router_get_group_head(const struct router *r, const char *key, struct group_view *out);
 /* Sets the incident id a group carries (issue 6); copied into its later jobs and
  * recorded in the change log. Returns 0, or -1 when there is no such group. */
 int router_group_set_incident(struct router *r, const char *key, uint64_t incident_id);
@@ -335,7 +338,9 @@ const struct nflog_entry *router_get_nflog(const struct router *r, const char *k
  *             membership changed; a re-post of a member does not touch its group)
  *   members:  (group key, fp)   -> router_group_has_alert: which memberships
  *             changed, for a backend that keeps one row per member (a deleted
- *             group takes its members; they are not listed one by one)
+ *             group takes its members; they are listed too, so that a group
+ *             deleted and made again in one batch, as a reload does, leaves
+ *             no stale member)
  *   nflog:    nflog entry keys  -> router_get_nflog
  * The arrays are owned by the router and valid until the next change or clear.
  * The engine persists them in one transaction per batch, then clears.

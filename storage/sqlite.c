@@ -84,6 +84,18 @@ static const char *const migrations[] = {
     "  group_key TEXT NOT NULL,"
     "  resolved_at INTEGER NOT NULL DEFAULT 0,"
     "  data TEXT NOT NULL);",
+    /* 2 -> 3: one row per group member instead of the group row's JSON list,
+     * so a batch writes the memberships it changed, not every group's whole
+     * list (that made ingest quadratic in the group size). The old lists move
+     * into the new table; the column stays (always '[]') and is still read. */
+    "CREATE TABLE group_alerts ("
+    "  group_key TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  PRIMARY KEY (group_key, fingerprint)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO group_alerts(group_key, fingerprint)"
+    "  SELECT g.key, j.value FROM aggr_groups AS g, json_each(g.alerts) AS j"
+    "  WHERE json_valid(g.alerts) AND j.type = 'text';"
+    "UPDATE aggr_groups SET alerts = '[]' WHERE json_valid(alerts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -115,6 +127,10 @@ enum stmt {
     ST_PUT_INCIDENT,
     ST_DEL_INCIDENT,
     ST_LOAD_INCIDENTS,
+    ST_PUT_MEMBER,
+    ST_DEL_MEMBER,
+    ST_DEL_MEMBERS,
+    ST_LOAD_MEMBERS,
     ST__COUNT
 };
 
@@ -128,7 +144,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_SILENCE] = "INSERT OR REPLACE INTO silences(id, ends_at, data) VALUES (?1, ?2, ?3)",
     [ST_DEL_SILENCE] = "DELETE FROM silences WHERE id = ?1",
     [ST_PUT_GROUP] = "INSERT OR REPLACE INTO aggr_groups(key, route_id, labels, next_flush, "
-                     "has_flushed, incident_id, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     "has_flushed, incident_id, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '[]')",
     [ST_DEL_GROUP] = "DELETE FROM aggr_groups WHERE key = ?1",
     [ST_PUT_NFLOG] = "INSERT OR REPLACE INTO nflog(key, expires_at, data) VALUES (?1, ?2, ?3)",
     [ST_DEL_NFLOG] = "DELETE FROM nflog WHERE key = ?1",
@@ -151,6 +167,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_DEL_INCIDENT] = "DELETE FROM incidents WHERE id = ?1",
     [ST_LOAD_INCIDENTS] = "SELECT id, data FROM incidents ORDER BY id",
+    [ST_PUT_MEMBER] = "INSERT OR IGNORE INTO group_alerts(group_key, fingerprint) VALUES (?1, ?2)",
+    [ST_DEL_MEMBER] = "DELETE FROM group_alerts WHERE group_key = ?1 AND fingerprint = ?2",
+    [ST_DEL_MEMBERS] = "DELETE FROM group_alerts WHERE group_key = ?1",
+    [ST_LOAD_MEMBERS] = "SELECT fingerprint FROM group_alerts WHERE group_key = ?1",
 };
 
 struct storage {
@@ -436,48 +456,72 @@ int storage_delete_silence(struct storage *st, const char *id, struct error *err
     return run(st, ST_DEL_SILENCE, err);
 }
 
-int storage_put_group(struct storage *st, const struct group_view *g, struct error *err)
+int storage_put_group_head(struct storage *st, const struct group_view *g, struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_PUT_GROUP];
-    uint64_t *fps = NULL;
     json_t *lab = labels_to_json(g->labels);
-    json_t *jf;
-    int rc = -1;
+    int rc;
 
-    if (g->n_alerts > 0) {
-        fps = malloc(g->n_alerts * sizeof(*fps));
-        if (fps == NULL)
-            goto out;
-        for (size_t i = 0; i < g->n_alerts; i++)
-            fps[i] = g->alerts[i]->fingerprint;
-    }
-    jf = codec_fps_to_json(fps, g->n_alerts);
-    if (lab == NULL || jf == NULL || bind_text(s, 1, g->key) < 0 ||
+    if (lab == NULL || bind_text(s, 1, g->key) < 0 ||
         bind_text(s, 2, g->route != NULL && g->route->id != NULL ? g->route->id : "") < 0 ||
         bind_owned(s, 3, json_dumps(lab, JSON_COMPACT)) < 0 ||
         sqlite3_bind_int64(s, 4, g->next_flush) != SQLITE_OK ||
         sqlite3_bind_int(s, 5, g->has_flushed) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 6, (int64_t)g->incident_id) != SQLITE_OK ||
-        bind_owned(s, 7, json_dumps(jf, JSON_COMPACT)) < 0) {
-        json_decref(jf);
-        goto out;
+        sqlite3_bind_int64(s, 6, (int64_t)g->incident_id) != SQLITE_OK) {
+        json_decref(lab);
+        return bind_fail(st, ST_PUT_GROUP, err);
     }
-    json_decref(jf);
+    json_decref(lab);
     rc = run(st, ST_PUT_GROUP, err);
-    json_decref(lab);
-    free(fps);
     return rc;
-out:
-    json_decref(lab);
-    free(fps);
-    return bind_fail(st, ST_PUT_GROUP, err);
+}
+
+static int member_stmt(struct storage *st, enum stmt which, const char *key, uint64_t fp,
+                       struct error *err)
+{
+    char hex[FINGERPRINT_STRLEN];
+
+    fingerprint_format(fp, hex);
+    if (bind_text(st->stmt[which], 1, key) < 0 || bind_text(st->stmt[which], 2, hex) < 0)
+        return bind_fail(st, which, err);
+    return run(st, which, err);
+}
+
+int storage_put_member(struct storage *st, const char *group_key, uint64_t fp, struct error *err)
+{
+    return member_stmt(st, ST_PUT_MEMBER, group_key, fp, err);
+}
+
+int storage_delete_member(struct storage *st, const char *group_key, uint64_t fp, struct error *err)
+{
+    return member_stmt(st, ST_DEL_MEMBER, group_key, fp, err);
+}
+
+static int delete_members(struct storage *st, const char *key, struct error *err)
+{
+    if (bind_text(st->stmt[ST_DEL_MEMBERS], 1, key) < 0)
+        return bind_fail(st, ST_DEL_MEMBERS, err);
+    return run(st, ST_DEL_MEMBERS, err);
+}
+
+int storage_put_group(struct storage *st, const struct group_view *g, struct error *err)
+{
+    if (storage_put_group_head(st, g, err) < 0 || delete_members(st, g->key, err) < 0)
+        return -1;
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        if (storage_put_member(st, g->key, g->alerts[i]->fingerprint, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int storage_delete_group(struct storage *st, const char *key, struct error *err)
 {
     if (bind_text(st->stmt[ST_DEL_GROUP], 1, key) < 0)
         return bind_fail(st, ST_DEL_GROUP, err);
-    return run(st, ST_DEL_GROUP, err);
+    if (run(st, ST_DEL_GROUP, err) < 0)
+        return -1;
+    return delete_members(st, key, err);
 }
 
 int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err)
@@ -714,6 +758,52 @@ static int load_nflog(struct storage *st, sqlite3_stmt *s, const struct storage_
     return ld->nflog(ctx, &e, err) != 0 ? -1 : 0;
 }
 
+/* Appends the group's rows of group_alerts to *fps (which holds the legacy
+ * JSON list, empty since schema version 3). A fingerprint that does not parse
+ * is skipped with a warning. */
+static int load_members(struct storage *st, const char *key, uint64_t **fps, size_t *n,
+                        struct error *err)
+{
+    sqlite3_stmt *m = st->stmt[ST_LOAD_MEMBERS];
+    size_t cap = *n;
+    int rc = 0, step;
+
+    if (bind_text(m, 1, key) < 0)
+        return bind_fail(st, ST_LOAD_MEMBERS, err);
+    for (;;) {
+        struct error why = {{0}};
+        uint64_t fp;
+
+        step = sqlite3_step(m);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = db_error(st, err, stmt_sql[ST_LOAD_MEMBERS]);
+            break;
+        }
+        if (fingerprint_parse(col_text(m, 0), &fp) < 0) {
+            error_set(&why, "bad fingerprint \"%s\"", col_text(m, 0));
+            skip_row("group_alerts", key, &why);
+            continue;
+        }
+        if (*n == cap) {
+            size_t nc = cap > 0 ? cap * 2 : 16;
+            uint64_t *v = realloc(*fps, nc * sizeof(*v));
+
+            if (v == NULL) {
+                rc = error_set(err, "out of memory");
+                break;
+            }
+            *fps = v;
+            cap = nc;
+        }
+        (*fps)[(*n)++] = fp;
+    }
+    sqlite3_reset(m);
+    sqlite3_clear_bindings(m);
+    return rc;
+}
+
 static int load_group(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
                       void *ctx, struct error *err)
 {
@@ -726,12 +816,15 @@ static int load_group(struct storage *st, sqlite3_stmt *s, const struct storage_
     size_t n = 0;
     int rc = 0;
 
-    (void)st;
     if (jl == NULL || jf == NULL || labels_from_json(&ls, jl, "labels", &why) < 0 ||
         codec_fps_from_json(jf, &fps, &n, &why) < 0) {
         if (why.msg[0] == '\0')
             error_set(&why, "not JSON: %s", je.text);
         skip_row("aggr_groups", col_text(s, 0), &why);
+        goto out;
+    }
+    if (load_members(st, col_text(s, 0), &fps, &n, err) < 0) {
+        rc = -1;
         goto out;
     }
     if (ld->group != NULL)

@@ -17,7 +17,9 @@
  * What is stored (one row each, values encoded by storage/codec.h):
  *   alerts      fingerprint -> alert
  *   silences    id -> silence
- *   aggr_groups group key -> route id, group labels, timer, alert fingerprints
+ *   aggr_groups group key -> route id, group labels, timer (its `alerts` column
+ *               is '[]' since schema 3 and only read for older files)
+ *   group_alerts (group key, alert fingerprint), one row per member
  *   nflog       notification log entry key -> entry
  *   outbox      notification job id -> job, delivery state, attempts, next try
  *   meta        key -> value (secrets such as the ack HMAC key, the incident counter)
@@ -76,8 +78,18 @@ int storage_put_alert(struct storage *st, const struct alert *a, struct error *e
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err);
 int storage_put_silence(struct storage *st, const struct silence *s, struct error *err);
 int storage_delete_silence(struct storage *st, const char *id, struct error *err);
-/* Stores the group's key, route id, labels, timer and its alerts' fingerprints. */
+/* Stores the group's key, route id, labels, timer, and replaces its member set
+ * by g->alerts (cost: one row per member; the engine uses the two below). */
 int storage_put_group(struct storage *st, const struct group_view *g, struct error *err);
+/* Stores the group's key, route id, labels and timer; its members (and
+ * g->alerts) are left alone. */
+int storage_put_group_head(struct storage *st, const struct group_view *g, struct error *err);
+/* Records that alert fp is (put) or is no longer (delete) a member of the
+ * group; both are no-ops when already so. */
+int storage_put_member(struct storage *st, const char *group_key, uint64_t fp, struct error *err);
+int storage_delete_member(struct storage *st, const char *group_key, uint64_t fp,
+                          struct error *err);
+/* Deletes the group's row and all its member rows. */
 int storage_delete_group(struct storage *st, const char *key, struct error *err);
 int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err);
 int storage_delete_nflog(struct storage *st, const char *key, struct error *err);
