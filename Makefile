@@ -133,6 +133,9 @@ install: all
 	install -m 0644 teams/*.yml $(DESTDIR)$(PREFIX)/share/amrouter/teams/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' contrib/amrouter.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/amrouter.service
 
 clean:
 	rm -rf build bin

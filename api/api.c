@@ -8,11 +8,16 @@
  */
 #include "api/api.h"
 
+#include "api/auth.h"
+#include "api/metrics.h"
+#include "api/webview.h"
 #include "api/parse.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/matcher.h"
+#include "core/metrics.h"
+#include "core/timefmt.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -41,6 +46,22 @@ static void answer_json(struct http_response *resp, json_t *body)
     http_respond_json(resp, 200, body);
 }
 
+/* ops: amrouter_alerts_received_total{status}; resolved = ends_at in the past. */
+static void count_received(const struct alert *alerts, size_t n)
+{
+    int64_t now = clock_now_ms();
+    int64_t resolved = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (alerts[i].ends_at != TIME_UNSET && alerts[i].ends_at <= now)
+            resolved++;
+    }
+    if ((int64_t)n > resolved)
+        metrics_add(MET_ALERTS_RECEIVED, "firing", NULL, (int64_t)n - resolved);
+    if (resolved > 0)
+        metrics_add(MET_ALERTS_RECEIVED, "resolved", NULL, resolved);
+}
+
 /* POST /api/v1/alerts and /api/v2/alerts: the batch is parsed and validated whole,
  * then handed to the engine in one call; a 200 means it is durable. */
 static void post_alerts(const struct api *a, const struct http_request *req,
@@ -56,6 +77,7 @@ static void post_alerts(const struct api *a, const struct http_request *req,
         return;
     }
     if (api_parse_alerts(req->body, req->body_len, &alerts, &n, &bad, &err) < 0) {
+        metrics_add(MET_ALERTS_REJECTED, "invalid", NULL, 1); /* ops */
         log_debug("alerts rejected", "path", req->path, "err", err.msg, NULL);
         if (v1)
             http_respond_json(resp, 400,
@@ -67,8 +89,10 @@ static void post_alerts(const struct api *a, const struct http_request *req,
             http_respond_error_str(resp, 400, err.msg);
         return;
     }
+    count_received(alerts, n); /* ops: before the engine takes them */
     /* The engine takes the array and the alerts in it, whatever it returns. */
     if (n > 0 && a->ops->post_alerts(a->engine, alerts, n, &err) < 0) {
+        metrics_add(MET_ALERTS_REJECTED, "unavailable", NULL, 1); /* ops */
         log_warn("alerts not stored", "err", err.msg, NULL);
         if (v1)
             http_respond_json(resp, 503,
@@ -162,6 +186,11 @@ static void h_post_silence(void *ctx, const struct http_request *req, struct htt
         else
             http_respond_error_str(resp, 400, err.msg);
         return;
+    }
+    /* ops: an authenticated silence is created by the token's name. */
+    if (req->principal != NULL) {
+        free(in.created_by);
+        in.created_by = strdup(req->principal);
     }
     /* The engine takes in's contents, whatever it returns. */
     if (a->ops->put_silence(a->engine, &in, id, &status, &err) < 0) {
@@ -308,6 +337,13 @@ const struct http_route api_routes[] = {
     {"GET", "/ack/{token}", api_h_ack_page},
     {"POST", "/ack/{token}", api_h_ack_post},
     {"POST", "/api/v2/sms/inbound", api_h_sms_inbound},
+    /* ops (api/auth.c, api/metrics.c) */
+    {"GET", "/api/v2/audit", api_h_audit},
+    {"POST", "/api/v2/admin/backup", api_h_backup},
+    {"GET", "/metrics", api_h_metrics},
+    {"GET", "/", api_h_web_index},
+    {"POST", "/ui/ack/{id}", api_h_web_ack},
+    {"POST", "/ui/expire/{id}", api_h_web_expire},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct auth;
 struct engine;
 struct error;
 
@@ -56,6 +57,9 @@ struct api {
     const struct api_engine_ops *ops;
     struct engine *engine;    /* passed to every op; may be NULL for fakes */
     const char *external_url; /* no trailing slash: ack links, Twilio's signed URL */
+    /* ops (issue 7): access control + audit (api/auth.h), the file reloads read; may be NULL */
+    struct auth *auth;
+    const char *config_file;
 };
 
 /* The routing table for http_server_opts (ctx = struct api *). */

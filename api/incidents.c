@@ -259,6 +259,8 @@ static void ack_one(void *ctx, const struct http_request *req, struct http_respo
         return;
     }
     json_decref(o);
+    if (req->principal != NULL) /* ops: an authenticated ack is by the token's name */
+        snprintf(b.by, sizeof(b.by), "%s", req->principal);
     in.by = b.by;
     in.via = b.via;
     in.comment = b.has_comment ? b.comment : NULL;
@@ -337,6 +339,8 @@ void api_h_post_acks(void *ctx, const struct http_request *req, struct http_resp
         return;
     }
     json_decref(o);
+    if (req->principal != NULL) /* ops: an authenticated ack is by the token's name */
+        snprintf(b.by, sizeof(b.by), "%s", req->principal);
     in.by = b.by;
     in.via = b.via;
     in.comment = b.has_comment ? b.comment : NULL;

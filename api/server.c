@@ -49,6 +49,9 @@ struct http_server {
     const struct http_route *routes;
     size_t n_routes;
     void *ctx;
+    bool (*guard)(void *, struct http_request *, struct http_response *);
+    void (*after)(void *, const struct http_request *, const struct http_response *);
+    void *hook_ctx;
 };
 
 struct req_state {
@@ -466,7 +469,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &req);
     req.headers = query + MAX_QUERY_PARAMS;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &req);
-    http_dispatch(s->routes, s->n_routes, s->ctx, &req, &resp);
+    if (s->guard == NULL || s->guard(s->hook_ctx, &req, &resp))
+        http_dispatch(s->routes, s->n_routes, s->ctx, &req, &resp);
+    if (s->after != NULL)
+        s->after(s->hook_ctx, &req, &resp);
     if (log_enabled(LOG_DEBUG)) {
         char status[16];
 
@@ -528,6 +534,9 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
     s->routes = opts->routes;
     s->n_routes = opts->n_routes;
     s->ctx = opts->ctx;
+    s->guard = opts->guard;
+    s->after = opts->after;
+    s->hook_ctx = opts->hook_ctx;
     s->fd = open_listener(opts->listen_address, err);
     if (s->fd < 0)
         goto fail;
@@ -537,10 +546,25 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         else
             s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
+    /* TLS (ops): the PEM texts go to libmicrohttpd (GnuTLS), which copies them. */
+    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+    if (opts->tls_cert_pem != NULL && opts->tls_key_pem != NULL) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            error_set(err, "TLS requested but libmicrohttpd was built without TLS support");
+            close(s->fd);
+            goto fail;
+        }
+        flags |= MHD_USE_TLS;
+        tls_opts[0] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->tls_key_pem};
+        tls_opts[1] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->tls_cert_pem};
+        tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     /* The logger option must come first to catch messages about the others. */
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(opts->connection_limit ? opts->connection_limit : DEFAULT_CONN_LIMIT),
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(opts->timeout_s ? opts->timeout_s : DEFAULT_TIMEOUT_S),

@@ -45,6 +45,10 @@ struct http_request {
     const char *params[HTTP_MAX_PATH_PARAMS]; /* {captures} of the matched pattern */
     size_t n_params;
     char param_store[512]; /* where params point; a longer capture does not match */
+    /* Set by the access guard (api/auth.h) for an authenticated request; NULL when the
+     * API is open. Static for the request's lifetime. (ops hook) */
+    const char *principal;      /* the token's name */
+    const char *principal_team; /* the token's team, NULL = every team */
 };
 
 struct http_response {
@@ -72,6 +76,15 @@ struct http_server_opts {
     const struct http_route *routes;
     size_t n_routes;
     void *ctx; /* passed to every handler */
+    /* Optional access hooks (api/auth.h; ops): guard runs before routing and returns
+     * false after filling resp to refuse the request; after runs once the response is
+     * ready (audit). NULL = none. */
+    bool (*guard)(void *hook_ctx, struct http_request *req, struct http_response *resp);
+    void (*after)(void *hook_ctx, const struct http_request *req, const struct http_response *resp);
+    void *hook_ctx;
+    /* Optional TLS (ops): PEM texts of the certificate chain and key; NULL = plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 /* Binds the address and starts serving. Fails (nothing bound) with err such as

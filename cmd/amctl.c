@@ -31,6 +31,8 @@ static const struct subcommand subcommands[] = {
     {"ack", amctl_ack, "acknowledge incidents by id or by MATCHERS"},
     {"unack", amctl_unack, "take an acknowledgement back"},
     {"status", amctl_status, "server version, uptime, cluster and config summary"},
+    {"audit", amctl_audit, "who did what: silences, acks, reloads, backups (admin)"},
+    {"backup", amctl_backup, "write a consistent copy of the server's database to FILE"},
     {"check-config", amctl_check_config, "validate config files and print a summary"},
     {"template", amctl_template, "render a mustache template (template render ...)"},
 };

@@ -27,5 +27,8 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv);
 int amctl_incidents(const struct amctl_global *g, int argc, char **argv);
 int amctl_incident(const struct amctl_global *g, int argc, char **argv);
 int amctl_status(const struct amctl_global *g, int argc, char **argv);
+/* ops (issue 7): cmd/amctl_audit.c, cmd/amctl_backup.c */
+int amctl_audit(const struct amctl_global *g, int argc, char **argv);
+int amctl_backup(const struct amctl_global *g, int argc, char **argv);
 
 #endif

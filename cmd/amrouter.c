@@ -18,10 +18,15 @@
  * code runs in a signal handler.
  */
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/webconfig.h"
 #include "api/server.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "storage/audit.h"
 #include "engine/engine.h"
 
 #include <errno.h>
@@ -43,6 +48,7 @@ struct flags {
     const char *route_prefix;
     const char *log_level;
     const char *log_format;
+    const char *web_config_file; /* ops: TLS */
     bool version;
     bool help;
 };
@@ -71,6 +77,9 @@ static const struct flag_def flag_defs[] = {
      "Only log messages with this severity or above: debug, info, warn, error (default info)."},
     {"log.format", FLAG_VALUE, offsetof(struct flags, log_format),
      "Log format: logfmt or json (default logfmt)."},
+    {"web.config.file", FLAG_VALUE, offsetof(struct flags, web_config_file),
+     "Web config file (Alertmanager's format) enabling TLS: tls_server_config cert_file, "
+     "key_file."},
     {"version", FLAG_BOOL, offsetof(struct flags, version), "Show the version and exit."},
     {"help", FLAG_BOOL, offsetof(struct flags, help), "Show this help and exit."},
 };
@@ -227,7 +236,11 @@ static int check_external_url(const char *url, struct error *err)
 
 int main(int argc, char **argv)
 {
-    struct flags f = {"amrouter.yml", "data/", ":9093", NULL, NULL, "info", "logfmt", false, false};
+    struct flags f = {"amrouter.yml", "data/",  ":9093", NULL,  NULL,
+                      "info",         "logfmt", NULL,    false, false};
+    struct web_config wc = {NULL, NULL}; /* ops */
+    struct audit *aud = NULL;
+    struct auth *auth = NULL;
     const char **ignored = calloc((size_t)argc + 1, sizeof(*ignored));
     int n_ignored = 0;
     enum log_level level;
@@ -299,6 +312,12 @@ int main(int argc, char **argv)
         log_error("loading configuration file failed", "file", f.config_file, "err", err.msg, NULL);
         goto out;
     }
+    /* ops: TLS and access control, before the engine takes the config */
+    if (f.web_config_file != NULL && web_config_load(f.web_config_file, &wc, &err) < 0)
+        goto fail;
+    auth = auth_new(cfg, &api, NULL, &err);
+    if (auth == NULL)
+        goto fail;
 
     /* The engine owns the config from here on (and keeps it alive across reloads). */
     max_body = cfg->api.max_body_bytes;
@@ -310,6 +329,12 @@ int main(int argc, char **argv)
     cfg = NULL;
     if (eng == NULL || engine_start(eng, &err) < 0)
         goto fail;
+    aud = audit_open(f.storage_path, &err); /* ops: after the engine migrated the schema */
+    if (aud == NULL)
+        goto fail;
+    auth_set_audit(auth, aud);
+    metrics_set(MET_RELOAD_OK, NULL, NULL, 1);
+    metrics_set(MET_RELOAD_TIME, NULL, NULL, clock_now_ms() / 1000);
     memset(&ops, 0, sizeof(ops));
     ops.ready = engine_ready;
     ops.reload = engine_reload;
@@ -333,6 +358,8 @@ int main(int argc, char **argv)
     api.ops = &ops;
     api.engine = eng;
     api.external_url = ext_url;
+    api.auth = auth; /* ops */
+    api.config_file = f.config_file;
 
     memset(&so, 0, sizeof(so));
     so.listen_address = f.listen_address;
@@ -341,13 +368,19 @@ int main(int argc, char **argv)
     so.routes = api_routes;
     so.n_routes = api_n_routes;
     so.ctx = &api;
+    so.guard = auth_guard; /* ops */
+    so.after = auth_after;
+    so.hook_ctx = auth;
+    so.tls_cert_pem = wc.cert_pem;
+    so.tls_key_pem = wc.key_pem;
     srv = http_server_start(&so, &err);
     if (srv == NULL)
         goto fail;
     snprintf(port, sizeof(port), "%d", http_server_port(srv));
     log_info("starting amrouter", "version", AMR_VERSION, "revision", AMR_REVISION, "listen",
              f.listen_address, "port", port, "storage", f.storage_path, "config", f.config_file,
-             "external_url", ext_url, NULL);
+             "external_url", ext_url, "tls", wc.cert_pem != NULL ? "on" : "off", NULL);
+    auth_warn_if_open(auth, f.listen_address); /* ops */
 
     for (;;) {
         int sig = 0;
@@ -355,10 +388,13 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (engine_reload(eng, &err) < 0)
+            if (engine_reload(eng, &err) < 0) {
                 log_error("reload failed", "source", "SIGHUP", "err", err.msg, NULL);
-            else
+                auth_reloaded(auth, "SIGHUP", false, err.msg); /* ops */
+            } else {
                 log_info("config reloaded", "source", "SIGHUP", NULL);
+                auth_reloaded(auth, "SIGHUP", true, NULL); /* ops */
+            }
             continue;
         }
         log_info("received signal, stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -381,6 +417,9 @@ out:
     http_server_free(srv);
     engine_free(eng);
     config_free(cfg);
+    auth_free(auth); /* ops */
+    audit_close(aud);
+    web_config_release(&wc);
     free(ignored);
     return rc;
 }

@@ -30,6 +30,7 @@
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/labels.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/testable.h"
 #include "core/timefmt.h"
@@ -352,6 +353,7 @@ static void enqueue_async(struct engine *e, struct ereq *q)
         return;
     }
     q->next = NULL;
+    metrics_add(MET_ENGINE_QUEUE, NULL, NULL, 1); /* ops */
     if (e->tail != NULL)
         e->tail->next = q;
     else
@@ -577,7 +579,11 @@ static int commit(struct engine *e, struct error *err)
         return error_set(err, "injected commit failure");
     }
 #endif
-    return storage_commit(e->st, err);
+    int64_t t0 = metrics_now_us(); /* ops: commit latency */
+    int rc = storage_commit(e->st, err);
+
+    metrics_observe(MET_SQLITE_COMMIT, NULL, NULL, (double)(metrics_now_us() - t0) / 1e6);
+    return rc;
 }
 
 static void free_async(struct ereq *list)
@@ -662,6 +668,9 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     for (size_t i = 0; i < jobs.n; i++) {
         struct delivery_item *it = make_item(e, jobs.v[i], 0, 0);
 
+        if (jobs.v[i]->incident_notice == NOTICE_STEP) /* ops */
+            metrics_add(MET_ESCALATION_STEPS, jobs.v[i]->receiver_name, NULL, 1);
+
         if (it != NULL)
             delivery_submit(e->dl, it);
         else
@@ -738,6 +747,7 @@ static void *engine_main(void *arg)
         }
         batch = e->head;
         e->head = e->tail = NULL;
+        metrics_set(MET_ENGINE_QUEUE, NULL, NULL, 0); /* ops */
         pthread_mutex_unlock(&e->mu);
         if (e->deferred != NULL && clock_now_ms() >= e->commit_retry_at) {
             *at = e->deferred;
@@ -771,6 +781,7 @@ static int call(struct engine *e, struct ereq *q, bool is_change_req)
         return error_set(&q->err, "amrouter is shutting down");
     }
     q->next = NULL;
+    metrics_add(MET_ENGINE_QUEUE, NULL, NULL, 1); /* ops */
     if (e->tail != NULL)
         e->tail->next = q;
     else

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/testable.h"
 
@@ -355,10 +356,12 @@ static void finish(struct delivery *d, struct delivery_item *it, bool ok, const 
         log_info("notification delivered", "receiver", it->receiver, "integration", it->integration,
                  "job", id, "attempts", att, NULL);
         stats_add(d, &d->stats.delivered);
+        metrics_add(MET_NOTIFY_SENT, it->integration, it->receiver, 1); /* ops */
     } else {
         log_warn("notification failed", "receiver", it->receiver, "integration", it->integration,
                  "job", id, "attempts", att, "err", why, NULL);
         stats_add(d, &d->stats.failed);
+        metrics_add(MET_NOTIFY_FAILED, it->integration, it->receiver, 1); /* ops */
     }
     d->cb.result(d->ctx, it->job_id, ok);
 }
@@ -379,6 +382,7 @@ static void schedule_retry(struct delivery *d, struct delivery_item *it, const c
     log_info("notification will be retried", "receiver", it->receiver, "integration",
              it->integration, "job", id, "in_ms", ms, "err", why, NULL);
     stats_add(d, &d->stats.retried);
+    metrics_add(MET_NOTIFY_RETRIED, it->integration, it->receiver, 1); /* ops */
     if (d->cb.progress != NULL)
         d->cb.progress(d->ctx, it->job_id, "retry-wait", it->attempts, it->next_attempt_at, why);
 }
@@ -432,6 +436,7 @@ static void start(struct delivery *d, struct delivery_item *it)
             it->next_attempt_at = rq->defer_until;
             delivery_set_state(it, DELIVERY_RETRY_WAIT, "throttled");
             stats_add(d, &d->stats.throttled);
+            metrics_add(MET_NOTIFY_THROTTLED, it->integration, it->receiver, 1); /* ops */
             return;
         }
         if (rc != 0) {
@@ -507,6 +512,15 @@ static void end_transfer(struct delivery *d, struct delivery_item *it)
     d->in_flight--;
 }
 
+/* ops: amrouter_notification_latency_seconds from curl's timing of the transfer. */
+static void observe_latency(struct delivery_item *it)
+{
+    curl_off_t us = 0;
+
+    if (curl_easy_getinfo(it->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+        metrics_observe(MET_NOTIFY_LATENCY, it->integration, NULL, (double)us / 1e6);
+}
+
 /* Classifies a finished transfer. */
 static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
 {
@@ -517,6 +531,7 @@ static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
 
     curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(it->easy, CURLINFO_SCHEME, &scheme);
+    observe_latency(it); /* ops */
     smtp = scheme != NULL && strncasecmp(scheme, "smtp", 4) == 0;
     end_transfer(d, it);
     if (res != CURLE_OK) {

@@ -96,6 +96,15 @@ static const char *const migrations[] = {
     "  SELECT g.key, j.value FROM aggr_groups AS g, json_each(g.alerts) AS j"
     "  WHERE json_valid(g.alerts) AND j.type = 'text';"
     "UPDATE aggr_groups SET alerts = '[]' WHERE json_valid(alerts);",
+    /* 3 -> 4: the audit log (issue 7; storage/audit.c writes it on its own connection). */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  details TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_at ON audit(at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

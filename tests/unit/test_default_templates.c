@@ -68,7 +68,7 @@ static void test_all_compile(void **state)
     struct error err;
     static const char *const names[] = {"slack_title",       "slack_text", "email_subject",
                                         "email_html",        "email_text", "sms_text",
-                                        "pagerduty_summary", "ack_page"};
+                                        "pagerduty_summary", "ack_page",   "web_index"};
 
     (void)state;
     if (default_templates_check(&err) < 0)

@@ -1,0 +1,123 @@
+"""test_metrics.py - GET /metrics: strict text-format check by promtool, and values.
+
+Alerts are posted (one batch rejected), notifications go to a webhook that
+accepts and to one that refuses (400: given up at once), and the scrape must
+count exactly that.
+"""
+
+import re
+import shutil
+import subprocess
+import unittest
+
+from harness import Amrouter, WebhookReceiver, post_alerts, request, wait_until
+
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+CONFIG = """\
+route:
+  receiver: good
+  group_wait: 0s
+  group_interval: 1h
+  group_by: [alertname]
+  routes:
+  - receiver: bad
+    matchers: ['dest="bad"']
+receivers:
+- name: good
+  webhook_configs: [{url: '%s'}]
+- name: bad
+  webhook_configs: [{url: '%s'}]
+"""
+
+
+def parse(text):
+    """{'name{labels}': float} for every sample line."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, val = line.rpartition(" ")
+        out[key] = float(val)
+    return out
+
+
+class MetricsTest(unittest.TestCase):
+    def setUp(self):
+        self.hook = WebhookReceiver(statuses=lambda req: 400 if req.path == "/bad" else 200)
+        self.hook.start()
+        self.addCleanup(self.hook.stop)
+        self.d = Amrouter(CONFIG % (self.hook.url_for("/good"), self.hook.url_for("/bad")))
+        self.addCleanup(self.d.cleanup)
+        self.d.start()
+
+    def scrape(self):
+        r = request("GET", self.d.url + "/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("text/plain; version=0.0.4"))
+        return r.text
+
+    def test_promtool_accepts_and_values_count(self):
+        self.assertEqual(post_alerts(self.d.url, [{"labels": {"alertname": "A"}},
+                                                  {"labels": {"alertname": "B", "dest": "bad"}}]
+                                     ).status, 200)
+        self.assertEqual(post_alerts(self.d.url, [{"labels": {}}]).status, 400)
+        self.hook.wait_for(2, timeout=10)
+
+        def delivered():
+            m = parse(self.scrape())
+            ok = m.get('amrouter_notifications_total{integration="webhook",receiver="good"}')
+            bad = m.get('amrouter_notifications_failed_total{integration="webhook",'
+                        'receiver="bad"}')
+            return m if ok == 1 and bad == 1 else None
+        m = wait_until(delivered, timeout=10, what="delivery outcomes in /metrics")
+        text = self.scrape()
+        check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=20)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertEqual(check.stdout.strip() + check.stderr.strip(), "",
+                         "promtool lint findings")
+        self.assertEqual(m['amrouter_alerts_received_total{status="firing"}'], 2)
+        self.assertEqual(m['amrouter_alerts_rejected_total{reason="invalid"}'], 1)
+        self.assertEqual(m['amrouter_alerts{state="active"}'], 2)
+        self.assertEqual(m['amrouter_alerts{state="suppressed"}'], 0)
+        self.assertEqual(m['amrouter_incidents{state="firing"}'], 2)
+        self.assertEqual(m['amrouter_incidents{state="acknowledged"}'], 0)
+        self.assertEqual(m['amrouter_notification_latency_seconds_count{integration="webhook"}'],
+                         2)
+        self.assertEqual(
+            m['amrouter_notification_latency_seconds_bucket{integration="webhook",le="+Inf"}'], 2)
+        self.assertGreater(m["amrouter_sqlite_commit_duration_seconds_count"], 0)
+        self.assertEqual(m["amrouter_config_last_reload_successful"], 1)
+        self.assertGreater(m["amrouter_config_last_reload_success_timestamp_seconds"], 1.6e9)
+        self.assertEqual(m["amrouter_engine_queue_depth"], 0)
+        self.assertTrue(any(k.startswith("amrouter_build_info{version=") for k in m))
+        for name in ("amrouter_notification_retries_total", "amrouter_notifications_throttled_total",
+                     "amrouter_escalation_steps_fired_total"):
+            self.assertIn("# TYPE %s counter" % name, text)
+
+    def test_failed_reload_sets_gauge(self):
+        self.d.write_config("route: [not valid\n")
+        self.assertEqual(self.d.reload().status, 500)
+        m = parse(self.scrape())
+        self.assertEqual(m["amrouter_config_last_reload_successful"], 0)
+
+    def test_retries_counted(self):
+        hook = WebhookReceiver(statuses=[503])
+        hook.start()
+        self.addCleanup(hook.stop)
+        d = Amrouter(CONFIG % (hook.url_for("/good"), hook.url_for("/bad")))
+        self.addCleanup(d.cleanup)
+        d.start()
+        post_alerts(d.url, [{"labels": {"alertname": "R"}}])
+        hook.wait_for(1, timeout=10)
+
+        def retried():
+            m = parse(request("GET", d.url + "/metrics").text)
+            return m.get('amrouter_notification_retries_total{integration="webhook",'
+                         'receiver="good"}', 0) >= 1
+        wait_until(retried, timeout=10, what="a retry counted")
+
+
+if __name__ == "__main__":
+    unittest.main()
