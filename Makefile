@@ -6,6 +6,8 @@
 #   make check      the same tests built with ASan + UBSan
 #   make checksrc   banned functions and clang-format drift
 #   make bench      benchmarks against Alertmanager (see docs/performance.md)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang); make soak, make valgrind
+#                   (see docs/testing.md)
 #   make install    PREFIX=/usr/local
 
 PREFIX  ?= /usr/local
@@ -39,14 +41,17 @@ TLIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/tobj/%.o) $(BUILD)/obj/gen/default_template
 AMCTL_SRCS := $(sort $(wildcard cmd/amctl*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 ALL_SRCS  := $(LIB_SRCS) $(wildcard cmd/*.c) $(UNIT_SRCS) $(wildcard bench/*.c) \
+             $(wildcard tests/fuzz/*.c tests/fuzz/*.h) \
              $(wildcard core/*.h config/*.h router/*.h notifiers/*.h templates/*.h storage/*.h \
                         api/*.h engine/*.h cmd/*.h tests/unit/*.h)
 
 .SECONDARY:
 
 .PHONY: all run test check checksrc format bench install clean deps unit integration fuzz \
-        bench-templates
+        bench-templates fuzz-replay soak valgrind
 
 all: $(BINDIR)/amrouter $(BINDIR)/amctl
 
@@ -91,19 +96,27 @@ $(BUILD)/tests/%: $(BUILD)/tobj/tests/unit/%.o $(BUILD)/libamrouter-test.a
 
 unit: $(UNIT_BINS)
 
+# Each fuzz target linked with tests/fuzz/replay.c: a plain program that replays its
+# corpus and regression inputs; scripts/run-tests.sh runs them (no clang needed).
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libamrouter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-replay: $(FUZZ_BINS)
+
 run: deps all
 	@mkdir -p data
 	$(BINDIR)/amrouter --config.file=config.example.yml --storage.path=data \
 	    --web.listen-address=127.0.0.1:9093
 
-test: deps all unit
+test: deps all unit fuzz-replay
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/run-tests.sh
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own tree.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san BINDIR=build/san/bin OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    all unit
+	    all unit fuzz-replay
 	@BUILD=build/san BINDIR=build/san/bin PYTHON=$(PYTHON) \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    scripts/run-tests.sh
@@ -124,6 +137,21 @@ bench-templates: $(BUILD)/bench/bench_templates
 $(BUILD)/bench/bench_templates: $(BUILD)/obj/bench/bench_templates.o $(BUILD)/libamrouter.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+# Evidence (docs/testing.md): libFuzzer runs with clang, FUZZ_SECONDS per target;
+# a soak of SOAK_SECONDS of mixed traffic; the unit tests and a daemon smoke test
+# under valgrind memcheck.
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+soak: deps all
+	@AMROUTER_BIN=$(CURDIR)/$(BINDIR)/amrouter $(PYTHON) tests/faults/soak.py $(SOAK_SECONDS)
+
+valgrind: deps all unit
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/valgrind.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/amrouter \

@@ -32,6 +32,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Seconds a 503 asks the client to wait (Retry-After). */
+#define HTTP_RETRY_AFTER_S  "5"
 #define DEFAULT_MAX_BODY    ((size_t)8 << 20)
 #define DEFAULT_CONN_LIMIT  512
 #define DEFAULT_TIMEOUT_S   60
@@ -397,6 +399,10 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *
     for (size_t i = 0;
          resp->headers != NULL && resp->headers[i] != NULL && resp->headers[i + 1] != NULL; i += 2)
         MHD_add_response_header(r, resp->headers[i], resp->headers[i + 1]);
+    /* Every 503 is temporary (storage busy or full, engine stopping): tell clients
+     * when to come back, as Prometheus and other senders honour Retry-After. */
+    if (resp->status == 503 && MHD_get_response_header(r, "Retry-After") == NULL)
+        MHD_add_response_header(r, "Retry-After", HTTP_RETRY_AFTER_S);
     ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -66,9 +66,11 @@ static struct family fams[MET_N] = {
     [MET_NOTIFY_LATENCY] = {"amrouter_notification_latency_seconds",
                             "Duration of one notification attempt (the transfer).", M_HIST,
                             "integration", NULL, NULL, 0},
-    [MET_ESCALATION_STEPS] = {"amrouter_escalation_steps_fired_total",
-                              "Escalation steps reached, by receiver notified.", M_COUNTER,
-                              "receiver", NULL, NULL, 0},
+    [MET_ESCALATION_STEPS] =
+        {"amrouter_escalation_steps_fired_total",
+         "Escalation steps reached after the first notification, by receiver notified "
+         "(one per integration).",
+         M_COUNTER, "receiver", NULL, NULL, 0},
     [MET_ENGINE_QUEUE] = {"amrouter_engine_queue_depth", "Requests waiting for the engine thread.",
                           M_GAUGE, NULL, NULL, NULL, 0},
     [MET_SQLITE_COMMIT] = {"amrouter_sqlite_commit_duration_seconds",

@@ -34,7 +34,7 @@ enum metric_id {
     MET_NOTIFY_RETRIED,   /* counter {integration, receiver} */
     MET_NOTIFY_THROTTLED, /* counter {integration, receiver} */
     MET_NOTIFY_LATENCY,   /* histogram seconds {integration} */
-    MET_ESCALATION_STEPS, /* counter {receiver} */
+    MET_ESCALATION_STEPS, /* counter {receiver}: NOTICE_STEP jobs (steps after the first flush) */
     MET_ENGINE_QUEUE,     /* gauge */
     MET_SQLITE_COMMIT,    /* histogram seconds */
     MET_RELOAD_OK,        /* gauge: 1 = the last reload succeeded */

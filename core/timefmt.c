@@ -67,7 +67,7 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
 {
     int y, mo, d, h, mi, sec, oh = 0, om = 0;
     int frac_ms = 0;
-    int64_t offset = 0;
+    int64_t offset = 0, t;
     const char *p;
 
     if (strlen(s) < 20)
@@ -76,7 +76,7 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
         !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
         s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
         return -1;
     p = s + 19;
     if (*p == '.') {
@@ -108,13 +108,13 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    if (y == 1 && mo == 1 && d == 1 && h == 0 && mi == 0 && sec == 0 && frac_ms == 0 &&
-        offset == 0) {
-        *ms = TIME_UNSET;
-        return 0;
-    }
-    *ms =
-        ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 + frac_ms;
+    t = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 + frac_ms;
+    /* An offset can carry 0000-01-01 or 9999-12-31 out of the years RFC 3339 can
+     * print; such a time could not be formatted back (Go refuses them too). */
+    if (t < days_from_civil(0, 1, 1) * 86400000 || t >= days_from_civil(10000, 1, 1) * 86400000)
+        return -1;
+    /* Go's zero time is an instant: "0001-01-01T00:01:00+00:01" is it too. */
+    *ms = t == days_from_civil(1, 1, 1) * 86400000 ? TIME_UNSET : t;
     return 0;
 }
 

@@ -30,6 +30,25 @@ receivers:
   webhook_configs: [{url: '%s'}]
 """
 
+ESCALATION = """\
+route:
+  receiver: first
+  group_wait: 0s
+  group_interval: 1h
+  escalation: ladder
+receivers:
+- name: first
+  webhook_configs: [{url: '%s'}]
+- name: second
+  webhook_configs: [{url: '%s'}]
+escalation_policies:
+- name: ladder
+  steps:
+  - receivers: [first]
+  - after: 1s
+    receivers: [second]
+"""
+
 
 def parse(text):
     """{'name{labels}': float} for every sample line."""
@@ -95,6 +114,24 @@ class MetricsTest(unittest.TestCase):
         for name in ("amrouter_notification_retries_total", "amrouter_notifications_throttled_total",
                      "amrouter_escalation_steps_fired_total"):
             self.assertIn("# TYPE %s counter" % name, text)
+
+    def test_escalation_steps_counted(self):
+        hook = WebhookReceiver()
+        hook.start()
+        self.addCleanup(hook.stop)
+        d = Amrouter(ESCALATION % (hook.url_for("/first"), hook.url_for("/second")))
+        self.addCleanup(d.cleanup)
+        d.start()
+        post_alerts(d.url, [{"labels": {"alertname": "Esc"}}])
+        hook.wait_for(2, timeout=10)
+
+        def both():
+            m = parse(request("GET", d.url + "/metrics").text)
+            a = m.get('amrouter_escalation_steps_fired_total{receiver="first"}')
+            b = m.get('amrouter_escalation_steps_fired_total{receiver="second"}')
+            # the first notification is the group's flush; escalation begins after it
+            return (a, b) if a is None and b == 1 else None
+        wait_until(both, timeout=10, what="the escalation step counted")
 
     def test_failed_reload_sets_gauge(self):
         self.d.write_config("route: [not valid\n")

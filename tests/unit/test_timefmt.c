@@ -77,6 +77,7 @@ static void test_zero_time(void **state)
     assert_int_equal(parse_ok("0001-01-01T00:00:00Z"), TIME_UNSET);
     assert_int_equal(parse_ok("0001-01-01T00:00:00.000Z"), TIME_UNSET);
     assert_int_equal(parse_ok("0001-01-01T00:00:00.000000000Z"), TIME_UNSET);
+    assert_int_equal(parse_ok("0001-01-01T01:00:00+01:00"), TIME_UNSET); /* the same instant */
     assert_string_equal(time_format_rfc3339(TIME_UNSET, out, sizeof(out)),
                         "0001-01-01T00:00:00.000Z");
     assert_string_equal(time_format_rfc3339nano(TIME_UNSET, out, sizeof(out)),
@@ -107,6 +108,9 @@ static void test_invalid(void **state)
     parse_bad("2023-01-32T00:00:00Z");
     parse_bad("2023-01-01T24:00:00Z");
     parse_bad("2023-01-01T23:60:00Z");
+    parse_bad("2023-01-01T23:59:60Z");      /* Go rejects leap seconds too */
+    parse_bad("9999-12-31T23:59:59-01:00"); /* year 10000 in UTC: cannot be printed */
+    parse_bad("0000-01-01T00:00:00+00:01"); /* year -1 in UTC */
     parse_bad("2023-01-01T23:59:61Z");
     parse_bad("2023-01-01T00:00:00+24:00");
     parse_bad("2023-01-01T00:00:00+01:60");
