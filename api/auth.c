@@ -17,6 +17,7 @@
 #include "core/timefmt.h"
 #include "storage/audit.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -25,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define BACKUP_MAX_BYTES ((size_t)2 << 30)
 
 struct tok {
     char *name;
@@ -497,14 +496,8 @@ void api_h_backup(void *ctx, const struct http_request *req, struct http_respons
     struct audit *au = api->auth != NULL ? api->auth->audit : NULL;
     char path[] = "/tmp/amrouter-backup-XXXXXX";
     struct error err = {{0}};
-    FILE *f = NULL;
-    struct buf b;
-    char chunk[65536];
-    size_t n;
     int fd;
 
-    (void)req;
-    buf_init(&b, BACKUP_MAX_BYTES);
     if (au == NULL) {
         http_respond_error_str(resp, 503, "backups are not available");
         return;
@@ -516,26 +509,20 @@ void api_h_backup(void *ctx, const struct http_request *req, struct http_respons
     }
     close(fd);
     if (audit_backup_to(au, path, &err) < 0) {
+        unlink(path);
         log_error("backup failed", "err", err.msg, NULL);
         http_respond_error_str(resp, 500, err.msg);
-        goto out;
+        return;
     }
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        http_respond_error_str(resp, 500, "backup: cannot read the copy");
-        goto out;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (buf_append(&b, chunk, n) < 0) {
-            http_respond_error_str(resp, 500, "backup: database larger than 2 GiB");
-            goto out;
-        }
-    }
-    http_respond(resp, 200, "application/vnd.sqlite3", b.len > 0 ? buf_str(&b) : "", b.len);
-    log_info("backup made", "who", req->principal != NULL ? req->principal : "anonymous", NULL);
-out:
-    if (f != NULL)
-        fclose(f);
+    /* Streamed from the descriptor; the name is gone at once, the file with the fd. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     unlink(path);
-    buf_release(&b);
+    if (fd < 0) {
+        http_respond_error_str(resp, 500, "backup: cannot read the copy");
+        return;
+    }
+    http_respond(resp, 200, "application/vnd.sqlite3", NULL, 0);
+    resp->has_fd = true;
+    resp->body_fd = fd;
+    log_info("backup made", "who", req->principal != NULL ? req->principal : "anonymous", NULL);
 }

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Seconds a 503 asks the client to wait (Retry-After). */
@@ -380,7 +381,20 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *
     struct MHD_Response *r;
     enum MHD_Result ret;
 
-    if (resp->body != NULL) {
+    if (resp->has_fd) {
+        /* ops: a file streamed from its descriptor (backups); MHD closes it. */
+        struct stat sb;
+
+        if (fstat(resp->body_fd, &sb) < 0) {
+            close(resp->body_fd);
+            return MHD_NO;
+        }
+        r = MHD_create_response_from_fd((uint64_t)sb.st_size, resp->body_fd);
+        if (r == NULL) {
+            close(resp->body_fd);
+            return MHD_NO;
+        }
+    } else if (resp->body != NULL) {
         r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
         if (r == NULL) {
             free(resp->body);

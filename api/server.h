@@ -59,6 +59,10 @@ struct http_response {
     const char *allow; /* static string for an Allow header (405) or NULL */
     /* Extra headers: static NULL-terminated list of name, value, name, value, ... */
     const char *const *headers;
+    /* ops: when has_fd, the body is the whole file open on body_fd (streamed; the
+     * server closes it); content_type still applies, body must be NULL. */
+    bool has_fd;
+    int body_fd;
 };
 
 struct http_route {

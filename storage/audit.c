@@ -41,6 +41,8 @@ struct audit *audit_open(const char *dir, struct error *err)
         return NULL;
     }
     sqlite3_busy_timeout(a->db, 10000);
+    /* As the engine's connection: WAL with NORMAL sync (no fsync per audit row). */
+    sqlite3_exec(a->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     return a;
 }
 

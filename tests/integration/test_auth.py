@@ -234,3 +234,45 @@ class OpenApiTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PrometheusBearerTest(unittest.TestCase):
+    """A real Prometheus sends its alerts with `authorization: {credentials: ...}`
+    (a Bearer header) and scrapes /metrics with the read token."""
+
+    def test_prometheus_with_tokens(self):
+        from test_prometheus import PROMETHEUS_BIN, Prometheus, RULES
+        if not os.path.exists(PROMETHEUS_BIN):
+            self.skipTest("prometheus is not installed")
+        d = Amrouter(CONFIG, files={"teams/db.yml": TEAM % ("db", "db"),
+                                    "teams/web.yml": TEAM % ("web", "web")})
+        self.addCleanup(d.cleanup)
+        d.start()
+        prom_cfg = """global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+  - api_version: v2
+    authorization: {credentials: %s}
+    static_configs: [{targets: ['127.0.0.1:%d']}]
+scrape_configs:
+- job_name: amrouter
+  authorization: {credentials: %s}
+  static_configs: [{targets: ['127.0.0.1:%d']}]
+""" % (TOKENS["ingest"], d.port, TOKENS["read"], d.port)
+        prom = Prometheus(prom_cfg, files={"rules.yml": RULES})
+        self.addCleanup(prom.cleanup)
+        prom.start(timeout=30)
+
+        def got_alert():
+            r = request("GET", d.url + "/api/v2/alerts", headers=bearer("read"))
+            return [a for a in r.json() if a["labels"].get("alertname") == "AlwaysFiring"]
+        wait_until(got_alert, timeout=30, what="Prometheus' alert in amrouter")
+
+        def scraped():
+            r = request("GET", prom.url + "/api/v1/query?query=up%7Bjob%3D%22amrouter%22%7D")
+            res = r.json().get("data", {}).get("result", []) if r.status == 200 else []
+            return res and res[0]["value"][1] == "1"
+        wait_until(scraped, timeout=30, what="Prometheus scraping /metrics with the read token")

@@ -34,7 +34,7 @@ from harness import Amrouter, WebhookReceiver
 SLACK = 0.9  # seconds a step may come late on a loaded machine
 
 
-def ladder_config(a, b, c, d, after=("1s", "2s"), extra=""):
+def ladder_config(a, b, c, d, after=("1s", "2s"), extra="", policy=""):
     return f"""
 route:
   receiver: default
@@ -57,7 +57,7 @@ receivers:
 {extra}
 escalation_policies:
   - name: ladder
-    steps:
+{policy}    steps:
       - receivers: [a]
       - after: {after[0]}
         receivers: [b]
@@ -183,6 +183,30 @@ class TestLadder(EscalationBase):
                                        for q in a.requests), timeout=5, what="unack notice")
         r = harness.post_json(d.url + "/api/v2/acks", {"matchers": []})
         self.assertEqual(r.status, 400)
+
+
+class TestAckTimeout(EscalationBase):
+    def test_ack_lapses_and_ladder_restarts(self):
+        a, b, c, dflt = self.receivers()
+        d = self.daemon(ladder_config(a, b, c, dflt, after=("1s", "2s"),
+                                      policy="    ack_timeout: 2s\n"))
+        harness.post_alerts(d.url, [harness.alert("DiskFull", labels={"team": "db"})])
+        a.wait_for(1, timeout=5)
+        r = harness.post_json(d.url + "/api/v2/incidents/1/ack", {"by": "alice"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertIsNotNone(r.json()["ack"]["expiresAt"])
+        t_ack = time.monotonic()
+        a.wait_for(2, timeout=5)  # the ack notice
+        # The ack lapses 2 s later: a hears it fires again, then step 2 (b) follows
+        # one gap (1 s) after that.
+        harness.wait_until(lambda: len(a.requests) >= 3, timeout=6, what="unack notice")
+        self.assertEqual(a.requests[2].json["incident"]["notice"], "unack")
+        self.assertGreaterEqual(a.requests[2].time - t_ack, 1.8)
+        got = b.wait_for(1, timeout=6)[0]
+        self.assertGreaterEqual(got.time - a.requests[2].time, 0.8)
+        inc = self.incident(d)
+        self.assertEqual(inc["state"], "firing")
+        self.assertIn("ack_expired", [h["event"] for h in inc["history"]])
 
 
 class TestRestart(EscalationBase):

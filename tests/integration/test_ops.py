@@ -106,6 +106,9 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("silence.create", out.stdout)
         self.assertIn("backup", out.stdout)
         self.assertIn("root", out.stdout)
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: "SIGHUP" in amctl(d, "audit", "--who", "SIGHUP").stdout, timeout=10,
+                   what="the SIGHUP reload in the audit log")
         out = amctl(d, "-o", "json", "audit", "--limit", "1")
         self.assertEqual(len(json.loads(out.stdout)), 1, out.stdout)
 

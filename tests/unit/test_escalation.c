@@ -666,6 +666,42 @@ static void test_restore_between_steps(void **state)
     efx_free(e);
 }
 
+static void test_reload_keeps_and_resolves(void **state)
+{
+    struct esc_fx *e = efx_new(0, 0, true);
+    struct esc_fx *e2 = efx_new(0, 0, true);
+    struct router *r = mk(e);
+    struct job_list jl = JOB_LIST_INIT;
+    const struct incident *inc;
+    struct error err;
+
+    (void)state;
+    fx_put(r, "alertname=Disk,team=db", T0, FAR, T0);
+    assert_int_equal(fx_tick(r, T0 + 30 * SEC, &jl), 1);
+    fx_ack_all(r, &jl, true, T0 + 30 * SEC);
+    job_list_release(&jl);
+    assert_int_equal(router_ack_incident(r, 1, &ALICE, T0 + MIN, &jl, &err), ACK_DONE);
+    job_list_release(&jl);
+    /* Same tree: the incident stays acknowledged (re-inserted alerts do not re-open). */
+    assert_int_equal(router_set_config(r, &e->fx->cfg, T0 + 2 * MIN, &err), 0);
+    inc = router_get_incident(r, 1);
+    assert_int_equal(inc->state, INCIDENT_ACKNOWLEDGED);
+    assert_int_equal(router_incident_count(r), 1);
+    /* A tree without the db route: the old incident resolves, the alert opens a new
+     * one on the root route. */
+    e2->fx->cfg.root->n_routes = 0;
+    assert_int_equal(router_set_config(r, &e2->fx->cfg, T0 + 3 * MIN, &err), 0);
+    inc = router_get_incident(r, 1);
+    assert_int_equal(inc->state, INCIDENT_RESOLVED);
+    assert_non_null(inc->history[inc->n_history - 1].comment);
+    assert_int_equal(router_get_incident(r, 2)->state, INCIDENT_FIRING);
+    assert_null(router_get_incident(r, 2)->policy);
+    e2->fx->cfg.root->n_routes = 1;
+    router_free(r);
+    efx_free(e);
+    efx_free(e2);
+}
+
 static void test_json_errors(void **state)
 {
     json_t *o = json_loads("{\"id\":1,\"state\":\"weird\",\"internal\":{}}", 0, NULL);
@@ -703,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_ack_matching_paged_stale),
         cmocka_unit_test(test_change_log),
         cmocka_unit_test(test_restore_between_steps),
+        cmocka_unit_test(test_reload_keeps_and_resolves),
         cmocka_unit_test(test_json_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

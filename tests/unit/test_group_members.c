@@ -196,19 +196,37 @@ static void test_member_rows(void **state)
 
 /* A version-2 file keeps its members in aggr_groups.alerts as a JSON list:
  * opening it moves them into rows, and they load as before. */
+/* Schema version 2 as released (storage/sqlite.c steps 0->1 and 1->2). */
+static const char *v2_schema =
+    "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, ends_at INTEGER NOT NULL,"
+    "  data TEXT NOT NULL);"
+    "CREATE TABLE silences (id TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, data TEXT NOT NULL);"
+    "CREATE TABLE aggr_groups (key TEXT PRIMARY KEY, route_id TEXT NOT NULL,"
+    "  labels TEXT NOT NULL, next_flush INTEGER NOT NULL, has_flushed INTEGER NOT NULL,"
+    "  incident_id INTEGER NOT NULL DEFAULT 0, alerts TEXT NOT NULL);"
+    "CREATE TABLE nflog (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, data TEXT NOT NULL);"
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, receiver TEXT NOT NULL, state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT, created_at INTEGER NOT NULL, job TEXT NOT NULL);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, state TEXT NOT NULL,"
+    "  group_key TEXT NOT NULL, resolved_at INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);"
+    "PRAGMA user_version = 2;";
+
+/* A version-2 file keeps its members in aggr_groups.alerts as a JSON list:
+ * opening it moves them into rows, and they load as before. */
 static void test_migration_from_json_lists(void **state)
 {
     char *dir = mk_tmpdir();
-    struct storage *st = open_ok(dir);
+    struct storage *st;
     struct error err = {{0}};
     struct got g;
 
     (void)state;
     assert_true(storage_schema_version() >= 3);
-    storage_close(st);
-    /* Make it look like a version-2 file with one group of two members. */
+    if (storage_test_exec(dir, v2_schema, &err) < 0)
+        fail_msg("v2 schema: %s", err.msg);
     assert_int_equal(storage_test_exec(dir,
-                                       "DROP TABLE group_alerts; PRAGMA user_version = 2;"
                                        "INSERT INTO aggr_groups VALUES ('{}:{alertname=\"A\"}', "
                                        "'r', '{\"alertname\":\"A\"}', 1, 0, 0, "
                                        "'[\"00000000000000aa\",\"00000000000000bb\"]');",
