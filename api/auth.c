@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/timefmt.h"
+#include "core/token.h"
 #include "storage/audit.h"
 
 #include <fcntl.h>
@@ -401,6 +402,25 @@ static void body_details(const struct http_request *req, char *out, size_t outsz
     out[n] = '\0';
 }
 
+/* For an ack-link form: the incident id from the signed token and the name typed. */
+static void ack_link_details(const struct auth *a, const char *token,
+                             const struct http_request *req, char *target, size_t targetsz,
+                             char *details, size_t detailssz)
+{
+    const uint8_t *secret = NULL;
+    size_t len = 0;
+    uint64_t id = 0;
+    const char *n = strstr(req->body, "name=");
+
+    if (a->api != NULL && a->api->ops->ack_secret != NULL) {
+        a->api->ops->ack_secret(a->api->engine, &secret, &len);
+        if (token_verify(secret, len, token, clock_now_ms(), &id, NULL) == TOKEN_OK)
+            snprintf(target, targetsz, "%llu", (unsigned long long)id);
+    }
+    if (n != NULL && (n == req->body || n[-1] == '&'))
+        snprintf(details, detailssz, "name=%.*s", (int)strcspn(n + 5, "&"), n + 5);
+}
+
 void auth_after(void *hook_ctx, const struct http_request *req, const struct http_response *resp)
 {
     struct auth *a = hook_ctx;
@@ -442,7 +462,8 @@ void auth_after(void *hook_ctx, const struct http_request *req, const struct htt
     } else if (post && has_prefix(p, "/ack/")) {
         action = "incident.ack";
         who = "ack-link";
-        snprintf(target, sizeof(target), "link");
+        ack_link_details(a, p + strlen("/ack/"), req, target, sizeof(target), details,
+                         sizeof(details));
     } else if (post && has_prefix(p, "/ui/expire/")) {
         action = "silence.expire";
         snprintf(target, sizeof(target), "%s", p + strlen("/ui/expire/"));
