@@ -122,7 +122,7 @@ class Usage(unittest.TestCase):
 
     COMMANDS = [["alerts"], ["send"], ["silence"], ["silence", "add"], ["silence", "ls"],
                 ["silence", "expire"], ["silence", "import"], ["ack"], ["unack"],
-                ["incidents"], ["incident"], ["status"]]
+                ["incidents"], ["incident"], ["status"], ["audit"], ["backup"]]
 
     def test_help_on_every_subcommand(self):
         for cmd in self.COMMANDS:
