@@ -190,12 +190,17 @@ def soak(seconds, out=print):
     first, last = samples[:third], samples[-third:]
     limits = {"rss": lambda a: a * 1.5 + 16 * 1024, "fds": lambda a: a + 16,
               "threads": lambda a: a + 8, "pages": lambda a: a * 1.5 + 256}
+    # Under AddressSanitizer (make check sets ASAN_OPTIONS) freed memory sits in a
+    # quarantine of up to 256 MiB, so RSS grows by design: reported, not judged.
+    asan = "ASAN_OPTIONS" in os.environ
     for key, lim in limits.items():
         a, b = mean([s[key] for s in first]), mean([s[key] for s in last])
         verdict = "ok" if b <= lim(a) else "GROWS"
+        if key == "rss" and asan:
+            verdict = "not judged (ASan quarantine)"
         out("%-8s first third %10.0f  last third %10.0f  limit %10.0f  %s" % (key, a, b, lim(a),
                                                                               verdict))
-        if verdict != "ok":
+        if verdict == "GROWS":
             fails.append("%s grew from %.0f to %.0f (limit %.0f)" % (key, a, b, lim(a)))
     if len(rcv.requests) == 0:
         fails.append("no notification was delivered")
