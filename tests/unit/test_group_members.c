@@ -96,7 +96,8 @@ static int g_group(void *ctx, const char *key, const char *route_id, const struc
     g->n_groups++;
     snprintf(g->key, sizeof(g->key), "%s", key);
     assert_true(n_fps <= 8);
-    memcpy(g->fps, fps, n_fps * sizeof(*fps));
+    if (n_fps > 0)
+        memcpy(g->fps, fps, n_fps * sizeof(*fps));
     g->n_fps = n_fps;
     return 0;
 }
