@@ -13,8 +13,10 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/matcher.h"
 #include "core/metrics.h"
 #include "core/timefmt.h"
+#include "core/token.h"
 #include "storage/audit.h"
 
 #include <fcntl.h>
@@ -29,7 +31,8 @@
 
 struct tok {
     char *name;
-    char *team; /* NULL = every team */
+    char *team;                    /* NULL = every team */
+    struct matchers team_matchers; /* the team file's matchers, which its silences must carry */
     unsigned scopes;
     unsigned char digest[SHA256_DIGEST_LENGTH];
 };
@@ -55,6 +58,7 @@ static void tokset_free(struct tokset *ts)
     for (size_t i = 0; i < ts->n; i++) {
         free(ts->toks[i].name);
         free(ts->toks[i].team);
+        matchers_release(&ts->toks[i].team_matchers);
     }
     free(ts->toks);
     free(ts);
@@ -81,6 +85,11 @@ static struct tokset *tokset_from(const struct config *cfg, struct error *err)
         if (o->name == NULL || (t->team != NULL && o->team == NULL))
             goto oom;
         o->scopes = t->scopes;
+        for (size_t k = 0; t->team != NULL && k < cfg->n_teams; k++) {
+            if (strcmp(cfg->teams[k].name, t->team) == 0 &&
+                matchers_copy(&o->team_matchers, &cfg->teams[k].matchers) < 0)
+                goto oom;
+        }
         SHA256((const unsigned char *)secret, strlen(secret), o->digest);
     }
     return ts;
@@ -293,6 +302,77 @@ static bool team_allows(const struct auth *a, const char *team, const char *path
     return ok;
 }
 
+/* True when every matcher of team appears among the silence's JSON matchers. */
+static bool has_team_matchers(const struct matchers *team, const json_t *ms)
+{
+    for (size_t i = 0; i < team->n; i++) {
+        const struct matcher *t = &team->v[i];
+        bool re = t->op == MATCH_RE || t->op == MATCH_NRE;
+        bool eq = t->op == MATCH_EQ || t->op == MATCH_RE;
+        bool found = false;
+        size_t k;
+        const json_t *m;
+
+        json_array_foreach(ms, k, m)
+        {
+            const json_t *ie = json_object_get(m, "isEqual");
+            const char *n = json_string_value(json_object_get(m, "name"));
+            const char *v = json_string_value(json_object_get(m, "value"));
+
+            if (n != NULL && v != NULL && strcmp(n, t->name) == 0 && strcmp(v, t->value) == 0 &&
+                json_is_true(json_object_get(m, "isRegex")) == re &&
+                (ie == NULL || json_is_null(ie) || json_is_true(ie)) == eq)
+                found = true;
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* A team-scoped token's silences must carry its team's matchers (creating one, and
+ * the one it expires). True = allowed or for the handler to answer (bad JSON, 404). */
+static bool team_silence_allows(const struct auth *a, const struct tok *t,
+                                const struct http_request *req, char *why, size_t whysz)
+{
+    json_t *s = NULL;
+    const char *id = NULL;
+    bool ok = true;
+    struct buf want;
+
+    if (t->team_matchers.n == 0)
+        return true;
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/api/v2/silences") == 0) {
+        s = json_loadb(req->body, req->body_len, 0, NULL);
+        if (s == NULL)
+            return true;
+    } else if (has_prefix(req->path, "/api/v2/silence/")) {
+        id = req->path + strlen("/api/v2/silence/");
+    } else if (has_prefix(req->path, "/ui/expire/")) {
+        id = req->path + strlen("/ui/expire/");
+    }
+    if (id != NULL) {
+        if (a->api == NULL || a->api->ops->get_silence == NULL)
+            return true;
+        s = a->api->ops->get_silence(a->api->engine, id);
+        if (s == NULL)
+            return true;
+    }
+    if (s != NULL)
+        ok = has_team_matchers(&t->team_matchers, json_object_get(s, "matchers"));
+    json_decref(s);
+    if (!ok) {
+        buf_init(&want, 512);
+        matchers_format(&t->team_matchers, &want);
+        snprintf(why, whysz,
+                 "token is limited to team %s: the silence must carry the team's "
+                 "matchers %s",
+                 t->team, buf_str(&want));
+        buf_release(&want);
+    }
+    return ok;
+}
+
 bool auth_guard(void *hook_ctx, struct http_request *req, struct http_response *resp)
 {
     struct auth *a = hook_ctx;
@@ -342,6 +422,11 @@ bool auth_guard(void *hook_ctx, struct http_request *req, struct http_response *
     }
     if (need == SCOPE_ACK && found->team != NULL && (found->scopes & SCOPE_ADMIN) == 0 &&
         !team_allows(a, found->team, req->path, msg, sizeof(msg))) {
+        refuse(resp, 403, msg);
+        return false;
+    }
+    if (need == SCOPE_SILENCE && found->team != NULL && (found->scopes & SCOPE_ADMIN) == 0 &&
+        !team_silence_allows(a, found, req, msg, sizeof(msg))) {
         refuse(resp, 403, msg);
         return false;
     }
@@ -401,6 +486,25 @@ static void body_details(const struct http_request *req, char *out, size_t outsz
     out[n] = '\0';
 }
 
+/* For an ack-link form: the incident id from the signed token and the name typed. */
+static void ack_link_details(const struct auth *a, const char *token,
+                             const struct http_request *req, char *target, size_t targetsz,
+                             char *details, size_t detailssz)
+{
+    const uint8_t *secret = NULL;
+    size_t len = 0;
+    uint64_t id = 0;
+    const char *n = strstr(req->body, "name=");
+
+    if (a->api != NULL && a->api->ops->ack_secret != NULL) {
+        a->api->ops->ack_secret(a->api->engine, &secret, &len);
+        if (token_verify(secret, len, token, clock_now_ms(), &id, NULL) == TOKEN_OK)
+            snprintf(target, targetsz, "%llu", (unsigned long long)id);
+    }
+    if (n != NULL && (n == req->body || n[-1] == '&'))
+        snprintf(details, detailssz, "name=%.*s", (int)strcspn(n + 5, "&"), n + 5);
+}
+
 void auth_after(void *hook_ctx, const struct http_request *req, const struct http_response *resp)
 {
     struct auth *a = hook_ctx;
@@ -442,7 +546,8 @@ void auth_after(void *hook_ctx, const struct http_request *req, const struct htt
     } else if (post && has_prefix(p, "/ack/")) {
         action = "incident.ack";
         who = "ack-link";
-        snprintf(target, sizeof(target), "link");
+        ack_link_details(a, p + strlen("/ack/"), req, target, sizeof(target), details,
+                         sizeof(details));
     } else if (post && has_prefix(p, "/ui/expire/")) {
         action = "silence.expire";
         snprintf(target, sizeof(target), "%s", p + strlen("/ui/expire/"));

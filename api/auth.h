@@ -17,7 +17,8 @@
  * No or an unknown token: 401 with WWW-Authenticate: Bearer; a known token
  * without the scope: 403. Bodies are {"code":N,"message":"..."}. A token with
  * a `team` may ack only incidents of that team (403 otherwise) and may not ack
- * by matchers. Secrets are compared in constant time (SHA-256 digests compared
+ * by matchers; the silences it creates or expires must carry the team file's
+ * matchers. Secrets are compared in constant time (SHA-256 digests compared
  * with CRYPTO_memcmp, every token tried). Without tokens the API is open.
  *
  * Who did what: an authenticated request carries the token's name as

@@ -22,6 +22,7 @@ TOKENS = {
     "ack": "ack-secret-0123456789abc",
     "admin": "admin-secret-0123456789a",
     "dback": "db-ack-secret-0123456789",
+    "dbsil": "db-silence-secret-012345",
 }
 
 CONFIG = """\
@@ -41,6 +42,7 @@ api:
   - {name: pager, token: %(ack)s, scopes: [ack]}
   - {name: root, token: %(admin)s, scopes: [admin]}
   - {name: db-oncall, token: %(dback)s, scopes: [ack, read], team: db}
+  - {name: db-silencer, token: %(dbsil)s, scopes: [silence], team: db}
 """ % TOKENS
 
 TEAM = """\
@@ -176,6 +178,23 @@ class AuthTest(unittest.TestCase):
         # an admin token has no team limit
         r = self.call("POST", "/api/v2/incidents/%d/unack" % db, {}, "admin")
         self.assertEqual(r.status, 200, r.text)
+
+    def test_team_token_silences_only_its_team(self):
+        team_m = {"name": "team", "value": "db", "isRegex": False, "isEqual": True}
+        r = self.call("POST", "/api/v2/silences", SIL, "dbsil")
+        self.assertEqual(r.status, 403, r.text)
+        self.assertIn('team="db"', r.json()["message"])
+        web = dict(SIL, matchers=[dict(team_m, value="web")])
+        self.assertEqual(self.call("POST", "/api/v2/silences", web, "dbsil").status, 403)
+        mine = dict(SIL, matchers=SIL["matchers"] + [team_m])
+        r = self.call("POST", "/api/v2/silences", mine, "dbsil")
+        self.assertEqual(r.status, 200, r.text)
+        own = r.json()["silenceID"]
+        other = self.call("POST", "/api/v2/silences", SIL, "admin").json()["silenceID"]
+        r = self.call("DELETE", "/api/v2/silence/" + other, None, "dbsil")
+        self.assertEqual(r.status, 403, r.text)
+        self.assertEqual(self.call("DELETE", "/api/v2/silence/" + own, None, "dbsil").status,
+                         200)
 
     def test_created_by_is_the_token_name_and_audited(self):
         r = self.call("POST", "/api/v2/silences", dict(SIL, comment="audited"), "silence")

@@ -129,3 +129,26 @@ class LifecycleTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AckLinkAuditTest(unittest.TestCase):
+    def test_ack_link_is_audited_with_incident_and_name(self):
+        hook = WebhookReceiver()
+        hook.start()
+        self.addCleanup(hook.stop)
+        d = Amrouter(CONFIG % (hook.url, ADMIN))
+        self.addCleanup(d.cleanup)
+        d.start()
+        request("POST", d.url + "/api/v2/alerts", [{"labels": {"alertname": "Link"}}],
+                headers=AUTH)
+        inc = hook.wait_for(1, timeout=10)[0].json["incident"]
+        page = request("GET", inc["ack_url"]).text  # open: the link is the credential
+        marker = 'name="csrf" value="'
+        i = page.index(marker) + len(marker)
+        csrf = page[i:page.index('"', i)]
+        r = request("POST", inc["ack_url"], ("csrf=" + csrf + "&name=erin").encode(),
+                    {"Content-Type": "application/x-www-form-urlencoded", "Origin": d.url})
+        self.assertEqual(r.status, 200, r.text)
+        log = request("GET", d.url + "/api/v2/audit", headers=AUTH).json()
+        self.assertIn(("ack-link", "incident.ack", str(inc["id"]), "name=erin"),
+                      {(e["who"], e["action"], e["target"], e["details"]) for e in log})
