@@ -268,10 +268,74 @@ static int user_header(const struct notifier_config *nc, const char *name)
     return -1;
 }
 
+/* An address-list value (From, To, Cc, Reply-To): addresses stay as written (RFC 2047
+ * forbids encoded words there) and only a non-ASCII display name is encoded:
+ * "Müller <m@x>" -> "=?UTF-8?B?TcO8bGxlcg==?= <m@x>". Commas inside quotes do not
+ * split. */
+TESTABLE int email_encode_addresses(struct buf *b, const char *value)
+{
+    const char *p = value;
+    bool first = true;
+
+    if (is_ascii_text(value))
+        return email_encode_header(b, value);
+    while (*p != '\0') {
+        const char *e = p;
+        bool quoted = false;
+        char *part, *lt;
+        int rc;
+
+        while (*e != '\0' && (quoted || *e != ',')) {
+            if (*e == '"')
+                quoted = !quoted;
+            e++;
+        }
+        part = strndup(p, (size_t)(e - p));
+        if (part == NULL)
+            return -1;
+        notify_trim(part);
+        lt = strrchr(part, '<');
+        rc = 0;
+        if (part[0] != '\0') {
+            if (!first)
+                rc = buf_append(b, ", ", 2);
+            first = false;
+            if (rc == 0 && lt != NULL && lt > part) {
+                char *name = part;
+                size_t n;
+
+                *lt = '\0';
+                notify_trim(name);
+                n = strlen(name);
+                if (n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+                    name[n - 1] = '\0';
+                    name++;
+                }
+                *lt = '<';
+                rc = email_encode_header(b, name) < 0 || buf_appendc(b, ' ') < 0 ||
+                             buf_appends(b, lt) < 0
+                         ? -1
+                         : 0;
+            } else if (rc == 0) {
+                rc = email_encode_header(b, part);
+            }
+        }
+        free(part);
+        if (rc < 0)
+            return -1;
+        p = *e == ',' ? e + 1 : e;
+    }
+    return 0;
+}
+
 static int put_header(struct buf *m, const char *name, const char *value)
 {
+    bool addr = strcasecmp(name, "From") == 0 || strcasecmp(name, "To") == 0 ||
+                strcasecmp(name, "Cc") == 0 || strcasecmp(name, "Reply-To") == 0;
+
     if (buf_appends(m, name) < 0 || buf_append(m, ": ", 2) < 0 ||
-        email_encode_header(m, value) < 0 || buf_append(m, "\r\n", 2) < 0)
+        (addr ? email_encode_addresses(m, value) : email_encode_header(m, value)) < 0 ||
+        buf_append(m, "\r\n", 2) < 0)
         return -1;
     return 0;
 }

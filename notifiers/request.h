@@ -233,6 +233,7 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
 /* Internals exposed to the unit tests (core/testable.h). */
 int email_qp_encode(struct buf *b, const char *s);
 int email_encode_header(struct buf *b, const char *value);
+int email_encode_addresses(struct buf *b, const char *value);
 int email_date(int64_t ms, char *out, size_t outsz);
 char *email_bare_address(const char *s);
 char *sms_fit(const char *text, const char *suffix, int max_segments);

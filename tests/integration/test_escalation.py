@@ -115,6 +115,10 @@ class TestLadder(EscalationBase):
             [harness.AMCTL_BIN, "--url", d.url, "ack", "1", "--by", "alice",
              "--comment", "on it"], capture_output=True, text=True, timeout=20)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        t_acked = time.monotonic()
+        if t_acked - t0 > 1.9:
+            self.skipTest("machine too loaded: the ack at 1.5 s landed after %.1f s"
+                          % (t_acked - t0))
         # Every receiver reached is told; the ack notice says who.
         a.wait_for(2, timeout=5)
         b.wait_for(2, timeout=5)
@@ -355,7 +359,8 @@ class TestAckPage(EscalationBase):
     def setUp(self):
         self.a, self.b, self.c, self.dflt = self.receivers()
         self.d = self.daemon(ladder_config(self.a, self.b, self.c, self.dflt,
-                                           after=("1s", "3s")))
+                                           after=("1s", "6s")))
+        self.t_post = time.monotonic()
         harness.post_alerts(self.d.url, [harness.alert(
             "DiskFull", labels={"team": "db", "instance": "db1"},
             annotations={"summary": "disk 95% full"})])
@@ -470,13 +475,19 @@ class TestAckPage(EscalationBase):
             raise AssertionError("page after the click: %r; log: %s" % (
                 cdp.evaluate("document.body ? document.body.innerText : ''"),
                 self.d.logs()[-1500:]))
+        t_acked = time.monotonic()
         inc = self.incident(self.d)
         self.assertEqual(inc["state"], "acknowledged")
         self.assertEqual(inc["ack"]["by"], "erin")
         self.assertEqual(inc["ack"]["via"], "web")
-        # Escalation stopped: step 3 (3 s) never comes.
-        time.sleep(3.5)
-        self.assertEqual(len(self.c.requests), 0)
+        self.assertIsNone(inc["nextStepAt"])
+        # Escalation stopped: step 3 (6 s after the alert) never comes. (On a machine
+        # so loaded that Chromium clicked after 6 s, step 3 went out before the ack:
+        # then nothing may come after it.)
+        time.sleep(max(0.5, 6 + SLACK - (time.monotonic() - self.t_post)))
+        self.assertTrue(all(q.time <= t_acked for q in self.c.requests), self.c.requests)
+        if t_acked - self.t_post < 5.5:
+            self.assertEqual(len(self.c.requests), 0)
 
 
 # ---------------------------------------------------------------- two-way SMS
@@ -670,6 +681,11 @@ escalation_policies:
             j += 1
         return body[i:j]
 
+    def acked_in_time(self):
+        if time.monotonic() - self.t0 > 1.9:
+            self.skipTest("machine too loaded: the ack at 1.5 s landed after %.1f s"
+                          % (time.monotonic() - self.t0))
+
     def assert_stopped_before_sms(self):
         # Slack and email were reached and hear of the ack; SMS and PagerDuty never
         # hear anything, and the repeat run (3 s) never starts.
@@ -693,6 +709,7 @@ escalation_policies:
         out = subprocess.run([harness.AMCTL_BIN, "--url", self.d.url, "ack", "1", "--by",
                               "alice"], capture_output=True, text=True, timeout=20)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.acked_in_time()
         self.assertEqual(self.assert_stopped_before_sms()["ack"]["via"], "amctl")
         self.assertIn("alice", self.slack.requests[1].body.decode())
 
@@ -709,6 +726,7 @@ escalation_policies:
                             {"Content-Type": "application/x-www-form-urlencoded",
                              "Origin": self.d.url})
         self.assertEqual(r.status, 200, r.text)
+        self.acked_in_time()
         self.assertEqual(self.assert_stopped_before_sms()["ack"]["via"], "web")
 
     def test_sms_ack_after_paging(self):

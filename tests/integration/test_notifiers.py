@@ -196,7 +196,7 @@ class EmailTest(NotifierTest):
     def test_plain_smtp_multipart(self):
         with SmtpServer() as smtp:
             self.send("  email_configs:\n"
-                      "  - to: 'DB team <db@example.com>, oncall@example.com'\n"
+                      "  - to: 'DB Tëam <db@example.com>, oncall@example.com'\n"
                       "    from: 'amrouter <am@example.org>'\n"
                       "    smarthost: 127.0.0.1:%d\n"
                       "    hello: am.example.org\n"
@@ -213,7 +213,9 @@ class EmailTest(NotifierTest):
         msg = self.parse(m)
         self.assertEqual(str(msg["Subject"]), "Störung PostgresDown ✓")
         self.assertEqual(msg["From"], "amrouter <am@example.org>")
-        self.assertEqual(msg["To"], "DB team <db@example.com>, oncall@example.com")
+        self.assertEqual(msg["To"], "DB Tëam <db@example.com>, oncall@example.com")
+        self.assertEqual([(a.display_name, a.addr_spec) for a in msg["To"].addresses],
+                         [("DB Tëam", "db@example.com"), ("", "oncall@example.com")])
         self.assertEqual(msg["Date"], "Mon, 23 Nov 2026 12:00:00 +0000")
         self.assertRegex(msg["Message-ID"], r"^<[0-9a-f]{32}\.1795435200000@example\.org>$")
         self.assertEqual(msg["MIME-Version"], "1.0")

@@ -61,6 +61,21 @@ static void test_header_encoding(void **state)
     buf_release(&b);
 }
 
+static void test_address_encoding(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(email_encode_addresses(&b, "Ops <ops@x.org>, a@b.c"), 0);
+    assert_string_equal(buf_str(&b), "Ops <ops@x.org>, a@b.c");
+    buf_reset(&b);
+    assert_int_equal(
+        email_encode_addresses(&b, "\"M\xC3\xBCller, Jo\" <m@x.de>,  Ops <o@x.de> , z@x.de"), 0);
+    assert_string_equal(buf_str(&b), "=?UTF-8?B?TcO8bGxlciwgSm8=?= <m@x.de>, Ops <o@x.de>, z@x.de");
+    buf_release(&b);
+}
+
 static void test_date_and_address(void **state)
 {
     char d[64], *a;
@@ -212,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qp),
         cmocka_unit_test(test_header_encoding),
+        cmocka_unit_test(test_address_encoding),
         cmocka_unit_test(test_date_and_address),
         cmocka_unit_test(test_message),
         cmocka_unit_test(test_transport_modes),
