@@ -79,6 +79,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -102,11 +103,31 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 # ---------------------------------------------------------------- plain helpers
 
+_handed_out = set()
+_port_lock = threading.Lock()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free right now.
+
+    Drawn at random below the kernel's ephemeral range (outgoing client
+    sockets take ports from that range, so one could grab a port between this
+    call and the daemon's bind), and never the same one twice in a process,
+    so tests that start several servers at once cannot be handed one port.
+    """
+    with _port_lock:
+        for _ in range(200):
+            port = random.randint(20000, 32000)
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port found in 20000-32000")
 
 
 def port_is_bound(port, host="127.0.0.1"):

@@ -88,7 +88,9 @@ class MetricsTest(unittest.TestCase):
             ok = m.get('amrouter_notifications_total{integration="webhook",receiver="good"}')
             bad = m.get('amrouter_notifications_failed_total{integration="webhook",'
                         'receiver="bad"}')
-            return m if ok == 1 and bad == 1 else None
+            # The delivery results reach the engine through its queue: wait for it too.
+            return m if ok == 1 and bad == 1 and m.get("amrouter_engine_queue_depth") == 0 \
+                else None
         m = wait_until(delivered, timeout=10, what="delivery outcomes in /metrics")
         text = self.scrape()
         check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
