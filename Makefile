@@ -150,7 +150,7 @@ fuzz:
 soak: deps all
 	@AMROUTER_BIN=$(CURDIR)/$(BINDIR)/amrouter $(PYTHON) tests/faults/soak.py $(SOAK_SECONDS)
 
-valgrind: deps all unit
+valgrind: deps all unit fuzz-replay
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/valgrind.sh
 
 install: all
