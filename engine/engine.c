@@ -425,8 +425,9 @@ static int persist_changes(struct engine *e, struct error *err)
             group_view_release(&gv);
             return error_set(err, "out of memory");
         }
+        /* A dropped group's members are listed below, one delete each. */
         rc = found ? storage_put_group_head(e->st, &gv, err)
-                   : storage_delete_group(e->st, ch->groups[i], err);
+                   : storage_delete_group_head(e->st, ch->groups[i], err);
         group_view_release(&gv);
         if (rc < 0)
             return -1;
