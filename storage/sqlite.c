@@ -171,6 +171,7 @@ enum stmt {
     ST_DEL_MEMBER,
     ST_DEL_MEMBERS,
     ST_LOAD_MEMBERS,
+    ST_NEW_ALERT_IN,
     ST__COUNT
 };
 
@@ -184,6 +185,10 @@ static const char *const stmt_sql[ST__COUNT] = {
         "INSERT INTO alerts(fp, ends_at, data) VALUES (?1, ?2, ?3) "
         "ON CONFLICT(fp) DO UPDATE SET ends_at = excluded.ends_at, data = excluded.data",
     [ST_DEL_ALERT] = "DELETE FROM alerts WHERE fp = ?1",
+    /* A new alert with its one membership in one statement; nothing when the
+     * alert is already stored (storage_put_alert_in then takes the long way). */
+    [ST_NEW_ALERT_IN] = "INSERT INTO alerts(fp, ends_at, groups, data) "
+                        "VALUES (?1, ?2, json_array(?3), ?4) ON CONFLICT(fp) DO NOTHING",
     [ST_PUT_SILENCE] = "INSERT OR REPLACE INTO silences(id, ends_at, data) VALUES (?1, ?2, ?3)",
     [ST_DEL_SILENCE] = "DELETE FROM silences WHERE id = ?1",
     [ST_PUT_GROUP] = "INSERT OR REPLACE INTO aggr_groups(key, route_id, labels, next_flush, "
@@ -213,9 +218,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* Memberships live in the alert's row (schema 5): a JSON list of group
      * keys, each at most once. The row of a new alert is still hot in the page
      * cache when its membership is added, so this costs no extra page. */
-    [ST_PUT_MEMBER] = "UPDATE alerts SET groups = json_insert(groups, '$[#]', ?1) "
-                      "WHERE fp = ?2 AND json_valid(groups) AND NOT EXISTS "
-                      "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)",
+    [ST_PUT_MEMBER] = "UPDATE alerts SET groups = CASE WHEN groups = '[]' THEN json_array(?1) "
+                      "ELSE json_insert(groups, '$[#]', ?1) END "
+                      "WHERE fp = ?2 AND (groups = '[]' OR (json_valid(groups) AND NOT EXISTS "
+                      "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)))",
     [ST_DEL_MEMBER] = "UPDATE alerts SET groups = (SELECT json_group_array(value) FROM "
                       "json_each(alerts.groups) WHERE value <> ?1) "
                       "WHERE fp = ?2 AND json_valid(groups) AND EXISTS "
@@ -510,6 +516,31 @@ int storage_put_alert(struct storage *st, const struct alert *a, struct error *e
         bind_owned(s, 3, codec_encode_alert(a)) < 0)
         return bind_fail(st, ST_PUT_ALERT, err);
     return run(st, ST_PUT_ALERT, err);
+}
+
+int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
+                         size_t n, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_NEW_ALERT_IN];
+
+    if (n == 1) {
+        if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+            bind_text(s, 3, group_keys[0]) < 0 || bind_owned(s, 4, codec_encode_alert(a)) < 0)
+            return bind_fail(st, ST_NEW_ALERT_IN, err);
+        if (run(st, ST_NEW_ALERT_IN, err) < 0)
+            return -1;
+        if (sqlite3_changes(st->db) == 1)
+            return 0;
+    }
+    /* Stored already, or not exactly one group: the alert, then each membership. */
+    if (storage_put_alert(st, a, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (storage_put_member(st, group_keys[i], a->fingerprint, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)

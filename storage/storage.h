@@ -76,6 +76,11 @@ void storage_rollback(struct storage *st);
 /* --- writes (each replaces the row with the same key) --- */
 
 int storage_put_alert(struct storage *st, const struct alert *a, struct error *err);
+/* storage_put_alert, then storage_put_member(key, a->fingerprint) for each of the
+ * n group keys, in one statement for the common case of a new alert joining one
+ * group (the ingest path). */
+int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
+                         size_t n, struct error *err);
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err);
 int storage_put_silence(struct storage *st, const struct silence *s, struct error *err);
 int storage_delete_silence(struct storage *st, const char *id, struct error *err);

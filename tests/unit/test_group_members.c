@@ -438,6 +438,58 @@ static void test_migration_from_v4(void **state)
     rm_tmpdir(dir);
 }
 
+/* storage_put_alert_in: a new alert and its membership in one go; an alert
+ * already stored keeps its memberships and gains the new ones; several groups
+ * at once. */
+static void test_put_alert_in(void **state)
+{
+    char *dir = mk_tmpdir();
+    struct storage *st = open_ok(dir);
+    struct error err = {{0}};
+    struct alert a[2];
+    struct got_all g;
+    const char *g1 = "{}:{alertname=\"A\"}", *g2 = "{}/{}:{alertname=\"A\"}";
+    const char *both[2] = {g1, g2};
+
+    (void)state;
+    mk_alert(&a[0], "A", "i1");
+    mk_alert(&a[1], "A", "i2");
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g1, 1, &err), 0);
+    assert_int_equal(storage_put_alert_in(st, &a[1], both, 2, &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 2);
+    assert_int_equal(g.n_groups, 0); /* no group rows: memberships wait for them */
+    {
+        struct labels ls = LABELS_INIT;
+        struct group_view gv;
+
+        assert_int_equal(labels_set(&ls, "alertname", "A"), 0);
+        head_view(&gv, &ls);
+        assert_int_equal(storage_put_group_head(st, &gv, &err), 0);
+        gv.key = g2;
+        assert_int_equal(storage_put_group_head(st, &gv, &err), 0);
+        labels_release(&ls);
+    }
+    load_all(st, &g);
+    assert_int_equal(g.n_groups, 2);
+    assert_string_equal(g.keys[0], g2);
+    assert_int_equal(g.n_fps[0], 1);
+    assert_true(fps_have(g.fps[0], 1, a[1].fingerprint));
+    assert_int_equal(g.n_fps[1], 2);
+
+    /* Stored already: the re-put keeps g1 and adds g2 (once, however often). */
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g2, 1, &err), 0);
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g2, 1, &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 2);
+    assert_int_equal(g.n_fps[0], 2);
+    assert_int_equal(g.n_fps[1], 2);
+    storage_close(st);
+    alert_release(&a[0]);
+    alert_release(&a[1]);
+    rm_tmpdir(dir);
+}
+
 /* router_get_group_head: the group without its alerts; a reload lists every
  * member of the groups it drops, so none is left stale in storage. */
 static void test_router_head_and_reload_members(void **state)
@@ -502,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_member_rows),
         cmocka_unit_test(test_migration_from_json_lists),
         cmocka_unit_test(test_migration_from_v4),
+        cmocka_unit_test(test_put_alert_in),
         cmocka_unit_test(test_router_head_and_reload_members),
     };
 
