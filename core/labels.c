@@ -49,7 +49,7 @@
 
 #define INTERN_MAX_LEN 64
 #define INTERN_MAX     (1u << 16)   /* strings */
-#define INTERN_SLOTS   (1u << 17)   /* open addressing, load <= 0.5 */
+#define INTERN_SLOTS0  1024u        /* open addressing, load <= 0.5, doubling */
 #define INTERN_SEEN    (1u << 12)   /* first-sighting filter */
 #define INTERN_CHUNK   (64u * 1024) /* arena chunk */
 
@@ -60,7 +60,8 @@ struct intern_chunk {
 };
 
 static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
-static const char **intern_tab;           /* INTERN_SLOTS, NULL = empty */
+static const char **intern_tab; /* intern_slots entries, NULL = empty */
+static size_t intern_slots;
 static uint64_t intern_seen[INTERN_SEEN]; /* hash of a first sighting */
 static unsigned intern_n;
 static struct intern_chunk *intern_arena;
@@ -97,6 +98,30 @@ static const char *intern_store(const char *s, size_t len)
     return p;
 }
 
+/* Doubles the table (caller holds intern_mu). */
+static int intern_grow(void)
+{
+    size_t ns = intern_slots == 0 ? INTERN_SLOTS0 : intern_slots * 2;
+    const char **t = calloc(ns, sizeof(*t));
+
+    if (t == NULL)
+        return -1;
+    for (size_t i = 0; i < intern_slots; i++) {
+        const char *p = intern_tab[i];
+        size_t j;
+
+        if (p == NULL)
+            continue;
+        for (j = str_hash(p, strlen(p)) & (ns - 1); t[j] != NULL; j = (j + 1) & (ns - 1))
+            ;
+        t[j] = p;
+    }
+    free(intern_tab);
+    intern_tab = t;
+    intern_slots = ns;
+    return 0;
+}
+
 const char *labels_intern(const char *s)
 {
     size_t len = strlen(s);
@@ -108,12 +133,9 @@ const char *labels_intern(const char *s)
         return NULL;
     h = str_hash(s, len);
     pthread_mutex_lock(&intern_mu);
-    if (intern_tab == NULL) {
-        intern_tab = calloc(INTERN_SLOTS, sizeof(*intern_tab));
-        if (intern_tab == NULL)
-            goto out;
-    }
-    for (i = h & (INTERN_SLOTS - 1); intern_tab[i] != NULL; i = (i + 1) & (INTERN_SLOTS - 1)) {
+    if ((intern_n + 1) * 2 > intern_slots && intern_grow() < 0)
+        goto out;
+    for (i = h & (intern_slots - 1); intern_tab[i] != NULL; i = (i + 1) & (intern_slots - 1)) {
         if (strcmp(intern_tab[i], s) == 0) {
             out = intern_tab[i];
             goto out;
