@@ -174,8 +174,12 @@ struct lhdr {
     uint32_t cap;   /* pair slots */
     uint32_t sused; /* bytes used in the string area (live + garbage) */
     uint32_t ssize; /* bytes in the string area */
-    uint32_t spare;
+    uint32_t flags; /* LBLK_* */
 };
+
+/* The block lives inside memory someone else owns (labels_pack_into()): it is
+ * never freed here; a change that needs room moves the set out of it. */
+#define LBLK_BORROWED 1u
 
 static struct lhdr *hdr_of(const struct labels *ls)
 {
@@ -225,14 +229,19 @@ static struct label *block_new(size_t cap, size_t ssize)
     h->cap = (uint32_t)cap;
     h->sused = 0;
     h->ssize = (uint32_t)ssize;
-    h->spare = 0;
+    h->flags = 0;
     return (struct label *)(void *)(h + 1);
 }
 
 static void block_free(struct label *v)
 {
-    if (v != NULL)
-        free((char *)v - sizeof(struct lhdr));
+    struct lhdr *h;
+
+    if (v == NULL)
+        return;
+    h = (struct lhdr *)(void *)((char *)v - sizeof(struct lhdr));
+    if ((h->flags & LBLK_BORROWED) == 0)
+        free(h);
 }
 
 /* Copies s into v's string area (or keeps it when interned_ptr). */
@@ -395,6 +404,46 @@ void labels_compact(struct labels *ls)
         return; /* out of memory: the set stays as it is, still valid */
     block_free(ls->v);
     ls->v = v;
+}
+
+size_t labels_packed_size(const struct labels *ls)
+{
+    size_t b;
+
+    if (ls->n == 0)
+        return 0;
+    b = sizeof(struct lhdr) + ls->n * sizeof(struct label) + live_bytes(ls);
+    return (b + 7) & ~(size_t)7;
+}
+
+void labels_pack_into(struct labels *ls, void *mem)
+{
+    struct lhdr *h = mem;
+    struct label *v;
+
+    if (ls->n == 0) {
+        labels_release(ls);
+        return;
+    }
+    h->cap = (uint32_t)ls->n;
+    h->sused = 0;
+    h->ssize = (uint32_t)live_bytes(ls);
+    h->flags = LBLK_BORROWED;
+    v = (struct label *)(void *)(h + 1);
+    for (size_t i = 0; i < ls->n; i++) {
+        v[i].name = block_put(v, ls->v[i].name, !owned(ls, ls->v[i].name));
+        v[i].value = block_put(v, ls->v[i].value, !owned(ls, ls->v[i].value));
+    }
+    block_free(ls->v);
+    ls->v = v;
+}
+
+bool labels_within(const struct labels *ls, const void *mem, size_t size)
+{
+    const char *p = (const char *)ls->v;
+
+    return ls->v == NULL ||
+           ((uintptr_t)p >= (uintptr_t)mem && (uintptr_t)p < (uintptr_t)((const char *)mem + size));
 }
 
 size_t labels_mem(const struct labels *ls)
