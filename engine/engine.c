@@ -38,6 +38,7 @@
 #include "notifiers/delivery.h"
 #include "notifiers/notifier.h"
 #include "router/router.h"
+#include "storage/audit.h"
 #include "storage/storage.h"
 #include "templates/context.h"
 
@@ -657,7 +658,8 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
         const struct config *c = e->cfg;
         int64_t ret = c->retention.silences > 0 ? c->retention.silences : DEFAULT_SIL_RETAIN;
 
-        if (storage_gc(e->st, now, ret, &err) < 0)
+        if (storage_gc(e->st, now, ret, &err) < 0 ||
+            audit_gc(e->st, now, c->retention.audit, &err) < 0) /* faults: audit retention */
             goto failed;
         e->next_gc = now + STORAGE_GC_EVERY;
     }

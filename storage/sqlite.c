@@ -658,6 +658,11 @@ int storage_meta_put(struct storage *st, const char *key, const void *val, size_
     return run(st, ST_META_PUT, err);
 }
 
+struct sqlite3 *storage_db(struct storage *st)
+{
+    return st->db;
+}
+
 int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err)
 {
     int n = 0;

@@ -128,6 +128,10 @@ int storage_meta_put(struct storage *st, const char *key, const void *val, size_
  * is past. Returns the number of rows deleted, or -1. */
 int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err);
 
+/* The SQLite connection, borrowed, for retention code of tables kept by other modules
+ * (audit_gc in storage/audit.h runs in the engine's GC transaction). Engine thread only. */
+struct sqlite3 *storage_db(struct storage *st);
+
 /* --- load at start-up --- */
 
 /*
