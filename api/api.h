@@ -40,7 +40,6 @@ struct api_engine_ops {
     json_t *(*receivers)(struct engine *e);
     /* incidents, acks, ack links, SMS (issue 6; api/incidents.c, docs/escalation.md) */
     json_t *(*query_incidents)(struct engine *e, const struct incident_query *q);
-    int (*count_states)(struct engine *e, struct engine_state_counts *out); /* GET /metrics */
     int (*get_incident)(struct engine *e, uint64_t id, json_t **out, int *http_status,
                         struct error *err);
     int (*ack_incident)(struct engine *e, uint64_t id, bool unack, const struct ack_in *in,
@@ -52,6 +51,8 @@ struct api_engine_ops {
     void (*ack_secret)(struct engine *e, const uint8_t **secret, size_t *len);
     char *(*twilio_auth_token)(struct engine *e, const char *account_sid);
     int (*sms_ack)(struct engine *e, uint64_t id, const char *from, int *result, struct error *err);
+    /* GET /metrics: alert and incident states counted (engine_count_states) */
+    int (*count_states)(struct engine *e, struct engine_state_counts *out);
 };
 
 struct api {
