@@ -518,11 +518,11 @@ int router_foreach_alert(const struct router *r, int64_t now,
 void router_count_alerts(const struct router *r, int64_t now,
                          size_t counts[ALERT_STATE_SUPPRESSED + 1])
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
 
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        const struct rentry *re = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        const struct rentry *re = ev;
         bool muted;
 
         if (alert_resolved_at(&re->a, now))
