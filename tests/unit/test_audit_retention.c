@@ -69,8 +69,8 @@ static void targets_left(struct audit *au, char *out, size_t outsz)
 static void test_old_records_deleted(void **state)
 {
     static const int ages[] = {400, 91, 90, 89, 1, 0};
-    char *dir = storage_fixture_mkdir("audit");
-    struct storage *st = storage_fixture_open(dir);
+    char *dir = mk_tmpdir();
+    struct storage *st = open_ok(dir);
     struct error err = {{0}};
     struct audit *au = audit_open(dir, &err);
     char left[256];
@@ -109,7 +109,7 @@ static void test_old_records_deleted(void **state)
 
     audit_close(au);
     storage_close(st);
-    storage_fixture_rmdir(dir);
+    rm_tmpdir(dir);
 }
 
 static struct config *load(const char *extra, struct error *err)

@@ -46,33 +46,8 @@ static const char *cfg_by_instance = "route:\n"
                                      "    webhook_configs:\n"
                                      "      - url: http://127.0.0.1:1/\n";
 
-static char *mk_tmpdir(void)
-{
-    char tmpl[] = "/tmp/amr-test-members-XXXXXX";
-    char *d = mkdtemp(tmpl);
-
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_tmpdir(char *dir)
-{
-    char cmd[512];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
-static struct storage *open_ok(const char *dir)
-{
-    struct error err = {{0}};
-    struct storage *st = storage_open(dir, NULL, &err);
-
-    if (st == NULL)
-        fail_msg("storage_open: %s", err.msg);
-    return st;
-}
+/* mk_tmpdir, rm_tmpdir, open_ok */
+#include "tests/unit/test_storage_fixture.h"
 
 /* What storage_load hands the group callback, for one group. */
 struct got {

@@ -28,33 +28,8 @@
 #define SEC  1000LL
 #define HOUR (3600 * SEC)
 
-static char *mk_tmpdir(void)
-{
-    char tmpl[] = "/tmp/amr-test-storage-XXXXXX";
-    char *d = mkdtemp(tmpl);
-
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_tmpdir(char *dir)
-{
-    char cmd[512];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
-static struct storage *open_ok(const char *dir)
-{
-    struct error err = {{0}};
-    struct storage *st = storage_open(dir, NULL, &err);
-
-    if (st == NULL)
-        fail_msg("storage_open: %s", err.msg);
-    return st;
-}
+/* mk_tmpdir, rm_tmpdir, open_ok */
+#include "tests/unit/test_storage_fixture.h"
 
 static void mk_alert(struct alert *a, const char *name, const char *inst, int64_t starts,
                      int64_t ends)

@@ -4,8 +4,10 @@
  * storage_open's message otherwise).
  *
  * Include after <cmocka.h> (with its prerequisites) and storage/storage.h.
- * Static functions: each test binary gets its own copy. The caller owns the
- * directory name (storage_fixture_rmdir frees it) and the storage (storage_close).
+ * Static functions (named as the tests had them): each test binary gets its own
+ * copy. The caller owns the directory name (rm_tmpdir frees it) and the storage
+ * (storage_close). Used by test_storage.c, test_group_members.c and
+ * test_audit_retention.c.
  */
 #ifndef AMR_TEST_STORAGE_FIXTURE_H
 #define AMR_TEST_STORAGE_FIXTURE_H
@@ -17,20 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A new empty directory /tmp/amr-test-<what>-XXXXXX (malloc'd name). */
-static inline char *storage_fixture_mkdir(const char *what)
+/* A new empty directory /tmp/amr-test-storage-XXXXXX (malloc'd name). */
+static inline char *mk_tmpdir(void)
 {
-    char tmpl[128];
-    char *d;
+    char tmpl[] = "/tmp/amr-test-storage-XXXXXX";
+    char *d = mkdtemp(tmpl);
 
-    snprintf(tmpl, sizeof(tmpl), "/tmp/amr-test-%s-XXXXXX", what);
-    d = mkdtemp(tmpl);
     assert_non_null(d);
     return strdup(d);
 }
 
 /* Removes the directory and everything in it; frees the name. */
-static inline void storage_fixture_rmdir(char *dir)
+static inline void rm_tmpdir(char *dir)
 {
     char cmd[512];
 
@@ -40,7 +40,7 @@ static inline void storage_fixture_rmdir(char *dir)
 }
 
 /* storage_open(dir) with default options, or the test fails with the reason. */
-static inline struct storage *storage_fixture_open(const char *dir)
+static inline struct storage *open_ok(const char *dir)
 {
     struct error err = {{0}};
     struct storage *st = storage_open(dir, NULL, &err);
