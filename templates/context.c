@@ -235,11 +235,11 @@ json_t *context_template(const struct notify_data *d)
 
 #define EXAMPLE_NOW 1795435200000LL /* 2026-11-23T12:00:00Z */
 
-static int example_alert(struct alert *a, size_t i)
+static int example_alert(struct alert *a, size_t i, bool all_resolved)
 {
     static const char *const instances[] = {"db-1.prod:9187", "db-2.prod:9187", "db-3.prod:9187"};
     char inst[64], summary[160];
-    bool resolved = i == 2;
+    bool resolved = i == 2 || all_resolved;
 
     if (i < 3)
         snprintf(inst, sizeof(inst), "%s", instances[i]);
@@ -270,6 +270,11 @@ static int example_alert(struct alert *a, size_t i)
 
 json_t *context_example(size_t n_alerts)
 {
+    return context_example_notice(n_alerts, EXAMPLE_FIRING);
+}
+
+json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice)
+{
     struct alert *alerts;
     const struct alert **ptrs;
     struct labels group = LABELS_INIT;
@@ -294,7 +299,7 @@ json_t *context_example(size_t n_alerts)
     if (alerts == NULL || ptrs == NULL)
         goto out;
     for (; made < n_alerts; made++) {
-        if (example_alert(&alerts[made], made) < 0) {
+        if (example_alert(&alerts[made], made, notice == EXAMPLE_RESOLVED) < 0) {
             alert_release(&alerts[made]);
             goto out;
         }
@@ -303,6 +308,14 @@ json_t *context_example(size_t n_alerts)
     if (labels_set(&group, "alertname", "PostgresDown") < 0 ||
         labels_set(&group, "cluster", "prod-eu") < 0)
         goto out;
+    if (notice == EXAMPLE_ACKNOWLEDGED) {
+        inc.status = "acknowledged";
+        inc.acked_by = "alice";
+        inc.acked_at = EXAMPLE_NOW - 2 * 60 * 1000;
+        inc.comment = "on it";
+    } else if (notice == EXAMPLE_RESOLVED) {
+        inc.status = "resolved";
+    }
     memset(&d, 0, sizeof(d));
     d.receiver = "team-db";
     d.group_key = "{}/{team=\"db\"}:{alertname=\"PostgresDown\", cluster=\"prod-eu\"}";

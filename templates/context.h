@@ -79,4 +79,17 @@ json_t *context_template(const struct notify_data *d);
  * alerts are generated when n_alerts > 3. Returns a new reference or NULL. */
 json_t *context_example(size_t n_alerts);
 
+/* Which notice context_example_notice() makes. */
+enum context_example_notice {
+    EXAMPLE_FIRING,       /* as context_example(): open incident at step 2 */
+    EXAMPLE_ACKNOWLEDGED, /* still firing; incident acknowledged by "alice" at 11:58
+                             with the comment "on it" (an acknowledgement notice) */
+    EXAMPLE_RESOLVED,     /* every alert resolved, incident "resolved" */
+};
+
+/* context_example() for the given notice, so previews and tests can show what each
+ * default template says when an incident is acknowledged or resolved. Returns a new
+ * reference or NULL. */
+json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice);
+
 #endif
