@@ -268,17 +268,33 @@ static int example_alert(struct alert *a, size_t i, bool all_resolved)
     return 0;
 }
 
-json_t *context_example(size_t n_alerts)
-{
-    return context_example_notice(n_alerts, EXAMPLE_FIRING);
-}
-
-json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice)
-{
+/* The inputs of an example notification; owns everything d points to. */
+struct context_example_data {
+    struct notify_data d;
     struct alert *alerts;
     const struct alert **ptrs;
-    struct labels group = LABELS_INIT;
-    struct notify_incident inc = {
+    size_t made;
+    struct labels group;
+    struct notify_incident inc;
+};
+
+void context_example_data_free(struct context_example_data *x)
+{
+    if (x == NULL)
+        return;
+    for (size_t i = 0; i < x->made; i++)
+        alert_release(&x->alerts[i]);
+    free(x->alerts);
+    free(x->ptrs);
+    labels_release(&x->group);
+    free(x);
+}
+
+struct context_example_data *context_example_data_new(size_t n_alerts,
+                                                      enum context_example_notice notice)
+{
+    struct context_example_data *x = calloc(1, sizeof(*x));
+    static const struct notify_incident inc = {
         42,
         "http://amrouter.example.com:9093/incidents/42",
         "http://amrouter.example.com:9093/ack/42.1796040000.3q2-7Ld9fT0yWb1kVxNcRg",
@@ -288,49 +304,67 @@ json_t *context_example_notice(size_t n_alerts, enum context_example_notice noti
         NULL,
         2,
     };
-    struct notify_data d;
-    json_t *ctx = NULL;
-    size_t made = 0;
 
+    if (x == NULL)
+        return NULL;
+    labels_init(&x->group);
     if (n_alerts < 3)
         n_alerts = 3;
-    alerts = calloc(n_alerts, sizeof(*alerts));
-    ptrs = calloc(n_alerts, sizeof(*ptrs));
-    if (alerts == NULL || ptrs == NULL)
-        goto out;
-    for (; made < n_alerts; made++) {
-        if (example_alert(&alerts[made], made, notice == EXAMPLE_RESOLVED) < 0) {
-            alert_release(&alerts[made]);
-            goto out;
+    x->alerts = calloc(n_alerts, sizeof(*x->alerts));
+    x->ptrs = calloc(n_alerts, sizeof(*x->ptrs));
+    if (x->alerts == NULL || x->ptrs == NULL)
+        goto fail;
+    for (; x->made < n_alerts; x->made++) {
+        if (example_alert(&x->alerts[x->made], x->made, notice == EXAMPLE_RESOLVED) < 0) {
+            alert_release(&x->alerts[x->made]);
+            goto fail;
         }
-        ptrs[made] = &alerts[made];
+        x->ptrs[x->made] = &x->alerts[x->made];
     }
-    if (labels_set(&group, "alertname", "PostgresDown") < 0 ||
-        labels_set(&group, "cluster", "prod-eu") < 0)
-        goto out;
+    if (labels_set(&x->group, "alertname", "PostgresDown") < 0 ||
+        labels_set(&x->group, "cluster", "prod-eu") < 0)
+        goto fail;
+    x->inc = inc;
     if (notice == EXAMPLE_ACKNOWLEDGED) {
-        inc.status = "acknowledged";
-        inc.acked_by = "alice";
-        inc.acked_at = EXAMPLE_NOW - 2 * 60 * 1000;
-        inc.comment = "on it";
+        x->inc.status = "acknowledged";
+        x->inc.acked_by = "alice";
+        x->inc.acked_at = EXAMPLE_NOW - 2 * 60 * 1000;
+        x->inc.comment = "on it";
     } else if (notice == EXAMPLE_RESOLVED) {
-        inc.status = "resolved";
+        x->inc.status = "resolved";
     }
-    memset(&d, 0, sizeof(d));
-    d.receiver = "team-db";
-    d.group_key = "{}/{team=\"db\"}:{alertname=\"PostgresDown\", cluster=\"prod-eu\"}";
-    d.group_labels = &group;
-    d.alerts = ptrs;
-    d.n_alerts = n_alerts;
-    d.now = EXAMPLE_NOW;
-    d.external_url = "http://amrouter.example.com:9093";
-    d.incident = &inc;
-    ctx = context_template(&d);
-out:
-    for (size_t i = 0; i < made; i++)
-        alert_release(&alerts[i]);
-    free(alerts);
-    free(ptrs);
-    labels_release(&group);
+    x->d.receiver = "team-db";
+    x->d.group_key = "{}/{team=\"db\"}:{alertname=\"PostgresDown\", cluster=\"prod-eu\"}";
+    x->d.group_labels = &x->group;
+    x->d.alerts = x->ptrs;
+    x->d.n_alerts = n_alerts;
+    x->d.now = EXAMPLE_NOW;
+    x->d.external_url = "http://amrouter.example.com:9093";
+    x->d.incident = &x->inc;
+    return x;
+fail:
+    context_example_data_free(x);
+    return NULL;
+}
+
+const struct notify_data *context_example_data_get(const struct context_example_data *x)
+{
+    return &x->d;
+}
+
+json_t *context_example(size_t n_alerts)
+{
+    return context_example_notice(n_alerts, EXAMPLE_FIRING);
+}
+
+json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice)
+{
+    struct context_example_data *x = context_example_data_new(n_alerts, notice);
+    json_t *ctx;
+
+    if (x == NULL)
+        return NULL;
+    ctx = context_template(&x->d);
+    context_example_data_free(x);
     return ctx;
 }

@@ -92,4 +92,13 @@ enum context_example_notice {
  * reference or NULL. */
 json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice);
 
+/* The inputs behind context_example_notice(), for measuring context_template() alone
+ * (the benchmark): a struct notify_data and everything it points to, owned by the
+ * returned object. NULL when memory runs out. _free accepts NULL. */
+struct context_example_data;
+struct context_example_data *context_example_data_new(size_t n_alerts,
+                                                      enum context_example_notice notice);
+const struct notify_data *context_example_data_get(const struct context_example_data *x);
+void context_example_data_free(struct context_example_data *x);
+
 #endif
