@@ -5,7 +5,8 @@
 #   make test       install missing deps, build, run unit + integration + side-by-side tests
 #   make check      the same tests built with ASan + UBSan
 #   make checksrc   banned functions and clang-format drift
-#   make bench      benchmarks against Alertmanager (see docs/performance.md)
+#   make bench      benchmarks against Alertmanager (see docs/performance.md);
+#                   BENCH_ARGS=--quick for a smaller run, --only ROW for one row
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang); make soak, make valgrind
 #                   (see docs/testing.md)
 #   make install    PREFIX=/usr/local
@@ -109,14 +110,14 @@ run: deps all
 	$(BINDIR)/amrouter --config.file=config.example.yml --storage.path=data \
 	    --web.listen-address=127.0.0.1:9093
 
-test: deps all unit fuzz-replay
+test: deps all unit fuzz-replay $(BUILD)/bench/bench_templates
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/run-tests.sh
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own tree.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san BINDIR=build/san/bin OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    all unit fuzz-replay
+	    all unit fuzz-replay build/san/bench/bench_templates
 	@BUILD=build/san BINDIR=build/san/bin PYTHON=$(PYTHON) \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    scripts/run-tests.sh
@@ -127,8 +128,8 @@ checksrc:
 format:
 	clang-format -i $(ALL_SRCS)
 
-bench: deps all
-	@BINDIR=$(BINDIR) PYTHON=$(PYTHON) scripts/bench.sh
+bench: deps all $(BUILD)/bench/bench_templates
+	@BINDIR=$(BINDIR) BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/bench.sh $(BENCH_ARGS)
 
 # Render speed of the default Slack and email templates for a 50-alert group.
 bench-templates: $(BUILD)/bench/bench_templates

@@ -60,6 +60,12 @@ int alert_copy(struct alert *dst, const struct alert *src)
     return 0;
 }
 
+void alert_compact(struct alert *a)
+{
+    labels_compact(&a->labels);
+    labels_compact(&a->annotations);
+}
+
 int alert_set_generator_url(struct alert *a, const char *url)
 {
     char *u = NULL;

@@ -38,6 +38,10 @@ void alert_release(struct alert *a);
  * Returns -1 when memory runs out, leaving dst unchanged. */
 int alert_copy(struct alert *dst, const struct alert *src);
 
+/* Repacks labels and annotations into exact-fit blocks (labels_compact()), for
+ * alerts that are kept. Never fails: out of memory leaves a as it was. */
+void alert_compact(struct alert *a);
+
 /* Replaces generator_url with a copy of url (NULL or "" clears it). -1 on OOM. */
 int alert_set_generator_url(struct alert *a, const char *url);
 

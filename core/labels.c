@@ -2,10 +2,31 @@
  * labels.c - sorted label sets, Alertmanager fingerprints, name and UTF-8 checks.
  *
  * Invariants of struct labels: v[0..n) is sorted by name (strcmp order), names
- * are unique, no value is empty, every name and value is a heap string owned by
- * the set. labels_set() is the only way in, so the invariants hold by
- * construction; it does not validate names or UTF-8 (callers that take input
- * from outside run labels_validate() or label_name_valid()/utf8_valid()).
+ * are unique, no value is empty. labels_set() is the only way in, so the
+ * invariants hold by construction; it does not validate names or UTF-8
+ * (callers that take input from outside run labels_validate() or
+ * label_name_valid()/utf8_valid()).
+ *
+ * Memory (the router keeps one or two label sets per active alert, so this is
+ * most of amrouter's memory): a set is ONE malloc'd block,
+ *
+ *     struct lhdr | struct label v[cap] | string area (ssize bytes)
+ *
+ * and ls->v points just past the header. Every name and value is either a
+ * NUL-terminated copy in the block's string area or a pointer into the
+ * process-wide intern table. labels_release() frees the block and nothing
+ * else. labels_set() appends to the string area; a replaced or removed string
+ * stays there as garbage until the next repack (growth, labels_copy(),
+ * labels_compact()), which copies only live strings. labels_copy() and
+ * labels_compact() produce exact-fit blocks (cap == n, no spare bytes): that is
+ * the form in which long-lived sets are kept.
+ *
+ * The intern table holds strings seen at least twice (a small filter of hashes
+ * remembers the first sighting, so unique values such as instance names never
+ * enter it). Interned strings are immutable and live until the process exits;
+ * the table is bounded (INTERN_MAX strings of at most INTERN_MAX_LEN bytes), so
+ * an adversary posting random names only fills it once. It is guarded by a
+ * mutex: request threads build sets while the engine thread keeps them.
  *
  * The fingerprint reproduces Prometheus' model.LabelSet.Fingerprint(), which
  * Alertmanager uses as the alert identity: FNV-1a 64 over name, 0xFF, value,
@@ -16,6 +37,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +45,214 @@
 #define FNV_OFFSET 14695981039346656037ULL
 #define FNV_PRIME  1099511628211ULL
 
+/* ------------------------------------------------------------------ intern */
+
+#define INTERN_MAX_LEN 64
+#define INTERN_MAX     (1u << 16)   /* strings */
+#define INTERN_SLOTS   (1u << 17)   /* open addressing, load <= 0.5 */
+#define INTERN_SEEN    (1u << 12)   /* first-sighting filter */
+#define INTERN_CHUNK   (64u * 1024) /* arena chunk */
+
+struct intern_chunk {
+    struct intern_chunk *next;
+    size_t used;
+    char data[];
+};
+
+static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char **intern_tab;           /* INTERN_SLOTS, NULL = empty */
+static uint64_t intern_seen[INTERN_SEEN]; /* hash of a first sighting */
+static unsigned intern_n;
+static struct intern_chunk *intern_arena;
+
+static uint64_t str_hash(const char *s, size_t len)
+{
+    uint64_t h = FNV_OFFSET;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= FNV_PRIME;
+    }
+    return h | 1; /* never 0: 0 marks an empty filter slot */
+}
+
+/* A copy of s (len bytes) in the arena; caller holds intern_mu. */
+static const char *intern_store(const char *s, size_t len)
+{
+    struct intern_chunk *c = intern_arena;
+    char *p;
+
+    if (c == NULL || INTERN_CHUNK - c->used < len + 1) {
+        c = malloc(sizeof(*c) + INTERN_CHUNK);
+        if (c == NULL)
+            return NULL;
+        c->used = 0;
+        c->next = intern_arena;
+        intern_arena = c;
+    }
+    p = c->data + c->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    c->used += len + 1;
+    return p;
+}
+
+const char *labels_intern(const char *s)
+{
+    size_t len = strlen(s);
+    uint64_t h;
+    size_t i;
+    const char *out = NULL;
+
+    if (len == 0 || len > INTERN_MAX_LEN)
+        return NULL;
+    h = str_hash(s, len);
+    pthread_mutex_lock(&intern_mu);
+    if (intern_tab == NULL) {
+        intern_tab = calloc(INTERN_SLOTS, sizeof(*intern_tab));
+        if (intern_tab == NULL)
+            goto out;
+    }
+    for (i = h & (INTERN_SLOTS - 1); intern_tab[i] != NULL; i = (i + 1) & (INTERN_SLOTS - 1)) {
+        if (strcmp(intern_tab[i], s) == 0) {
+            out = intern_tab[i];
+            goto out;
+        }
+    }
+    if (intern_n >= INTERN_MAX)
+        goto out;
+    if (intern_seen[h & (INTERN_SEEN - 1)] != h) {
+        intern_seen[h & (INTERN_SEEN - 1)] = h; /* first sighting: not yet */
+        goto out;
+    }
+    out = intern_store(s, len);
+    if (out != NULL) {
+        intern_tab[i] = out;
+        intern_n++;
+    }
+out:
+    pthread_mutex_unlock(&intern_mu);
+    return out;
+}
+
+bool labels_is_interned(const char *s)
+{
+    bool yes = false;
+
+    pthread_mutex_lock(&intern_mu);
+    for (const struct intern_chunk *c = intern_arena; c != NULL && !yes; c = c->next)
+        yes = (uintptr_t)s >= (uintptr_t)c->data && (uintptr_t)s < (uintptr_t)(c->data + c->used);
+    pthread_mutex_unlock(&intern_mu);
+    return yes;
+}
+
+/* ------------------------------------------------------------------ blocks */
+
+struct lhdr {
+    uint32_t cap;   /* pair slots */
+    uint32_t sused; /* bytes used in the string area (live + garbage) */
+    uint32_t ssize; /* bytes in the string area */
+    uint32_t spare;
+};
+
+static struct lhdr *hdr_of(const struct labels *ls)
+{
+    return ls->v == NULL ? NULL : (struct lhdr *)(void *)((char *)ls->v - sizeof(struct lhdr));
+}
+
+static char *strs_of(const struct labels *ls, const struct lhdr *h)
+{
+    return (char *)(ls->v + h->cap);
+}
+
+/* True when p points into ls's own string area (not interned). */
+static bool owned(const struct labels *ls, const char *p)
+{
+    const struct lhdr *h = hdr_of(ls);
+    const char *s;
+
+    if (h == NULL)
+        return false;
+    s = strs_of(ls, h);
+    return (uintptr_t)p >= (uintptr_t)s && (uintptr_t)p < (uintptr_t)(s + h->ssize);
+}
+
+/* Bytes ls's live strings take in its string area. */
+static size_t live_bytes(const struct labels *ls)
+{
+    size_t b = 0;
+
+    for (size_t i = 0; i < ls->n; i++) {
+        if (owned(ls, ls->v[i].name))
+            b += strlen(ls->v[i].name) + 1;
+        if (owned(ls, ls->v[i].value))
+            b += strlen(ls->v[i].value) + 1;
+    }
+    return b;
+}
+
+static struct label *block_new(size_t cap, size_t ssize)
+{
+    struct lhdr *h;
+
+    if (cap > UINT32_MAX || ssize > UINT32_MAX)
+        return NULL;
+    h = malloc(sizeof(*h) + cap * sizeof(struct label) + ssize);
+    if (h == NULL)
+        return NULL;
+    h->cap = (uint32_t)cap;
+    h->sused = 0;
+    h->ssize = (uint32_t)ssize;
+    h->spare = 0;
+    return (struct label *)(void *)(h + 1);
+}
+
+static void block_free(struct label *v)
+{
+    if (v != NULL)
+        free((char *)v - sizeof(struct lhdr));
+}
+
+/* Copies s into v's string area (or keeps it when interned_ptr). */
+static char *block_put(struct label *v, const char *s, bool keep_ptr)
+{
+    struct lhdr *h = (struct lhdr *)(void *)((char *)v - sizeof(struct lhdr));
+    char *dst;
+    size_t len;
+
+    if (keep_ptr)
+        return (char *)s;
+    len = strlen(s) + 1;
+    dst = (char *)(v + h->cap) + h->sused;
+    memcpy(dst, s, len);
+    h->sused += (uint32_t)len;
+    return dst;
+}
+
+/* A new block holding src's pairs (live strings copied, interned ones shared)
+ * with room for cap pairs and extra more string bytes. Does not free src. */
+static struct label *repack(const struct labels *src, size_t cap, size_t extra)
+{
+    struct label *v = block_new(cap, live_bytes(src) + extra);
+
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < src->n; i++) {
+        v[i].name = block_put(v, src->v[i].name, !owned(src, src->v[i].name));
+        v[i].value = block_put(v, src->v[i].value, !owned(src, src->v[i].value));
+    }
+    return v;
+}
+
 void labels_init(struct labels *ls)
 {
     ls->v = NULL;
     ls->n = 0;
-    ls->cap = 0;
 }
 
 void labels_release(struct labels *ls)
 {
-    for (size_t i = 0; i < ls->n; i++) {
-        free(ls->v[i].name);
-        free(ls->v[i].value);
-    }
-    free(ls->v);
+    block_free(ls->v);
     labels_init(ls);
 }
 
@@ -66,45 +282,51 @@ int labels_set(struct labels *ls, const char *name, const char *value)
 {
     bool found;
     size_t i = labels_find(ls, name, &found);
-    char *nv, *nn;
+    const char *iv, *in = NULL;
+    size_t need = 0;
+    struct lhdr *h = hdr_of(ls);
+    struct label *v = ls->v, *old = NULL;
 
     if (value == NULL || value[0] == '\0') {
         if (found) {
-            free(ls->v[i].name);
-            free(ls->v[i].value);
             memmove(&ls->v[i], &ls->v[i + 1], (ls->n - i - 1) * sizeof(ls->v[0]));
             ls->n--;
         }
         return 0;
     }
-    nv = strdup(value);
-    if (nv == NULL)
-        return -1;
-    if (found) {
-        free(ls->v[i].value);
-        ls->v[i].value = nv;
+    if (found && strcmp(ls->v[i].value, value) == 0)
         return 0;
+    iv = labels_intern(value);
+    if (iv == NULL)
+        need += strlen(value) + 1;
+    if (!found) {
+        in = labels_intern(name);
+        if (in == NULL)
+            need += strlen(name) + 1;
     }
-    if (ls->n == ls->cap) {
-        size_t ncap = ls->cap ? ls->cap * 2 : 8;
-        struct label *nvv = realloc(ls->v, ncap * sizeof(*nvv));
+    if (h == NULL || (!found && ls->n == h->cap) || h->ssize - h->sused < need) {
+        size_t cap = h == NULL ? 4 : h->cap;
+        size_t extra = need;
 
-        if (nvv == NULL) {
-            free(nv);
+        if (!found && ls->n == cap)
+            cap = cap < 4 ? 4 : cap * 2;
+        /* Amortise: room for about as many bytes again as are live. */
+        extra += h == NULL ? 32 : live_bytes(ls);
+        v = repack(ls, cap, extra);
+        if (v == NULL)
             return -1;
-        }
-        ls->v = nvv;
-        ls->cap = ncap;
+        old = ls->v; /* name/value may point into it: free after copying */
     }
-    nn = strdup(name);
-    if (nn == NULL) {
-        free(nv);
-        return -1;
+    if (found) {
+        v[i].value = block_put(v, iv != NULL ? iv : value, iv != NULL);
+    } else {
+        memmove(&v[i + 1], &v[i], (ls->n - i) * sizeof(v[0]));
+        v[i].name = block_put(v, in != NULL ? in : name, in != NULL);
+        v[i].value = block_put(v, iv != NULL ? iv : value, iv != NULL);
+        ls->n++;
     }
-    memmove(&ls->v[i + 1], &ls->v[i], (ls->n - i) * sizeof(ls->v[0]));
-    ls->v[i].name = nn;
-    ls->v[i].value = nv;
-    ls->n++;
+    ls->v = v;
+    block_free(old);
     return 0;
 }
 
@@ -118,28 +340,48 @@ const char *labels_get(const struct labels *ls, const char *name)
 
 int labels_copy(struct labels *dst, const struct labels *src)
 {
-    struct labels tmp = LABELS_INIT;
+    struct label *v = NULL;
 
     if (dst == src)
         return 0;
     if (src->n > 0) {
-        tmp.v = calloc(src->n, sizeof(*tmp.v));
-        if (tmp.v == NULL)
+        v = repack(src, src->n, 0);
+        if (v == NULL)
             return -1;
-        tmp.cap = src->n;
     }
-    for (size_t i = 0; i < src->n; i++) {
-        tmp.v[i].name = strdup(src->v[i].name);
-        tmp.v[i].value = strdup(src->v[i].value);
-        tmp.n++;
-        if (tmp.v[i].name == NULL || tmp.v[i].value == NULL) {
-            labels_release(&tmp);
-            return -1;
-        }
-    }
-    labels_release(dst);
-    *dst = tmp;
+    block_free(dst->v);
+    dst->v = v;
+    dst->n = src->n;
     return 0;
+}
+
+void labels_compact(struct labels *ls)
+{
+    const struct lhdr *h = hdr_of(ls);
+    struct label *v;
+
+    if (h == NULL)
+        return;
+    if (ls->n == 0) {
+        labels_release(ls);
+        return;
+    }
+    if (h->cap == ls->n && h->sused == h->ssize && live_bytes(ls) == h->ssize)
+        return;
+    v = repack(ls, ls->n, 0);
+    if (v == NULL)
+        return; /* out of memory: the set stays as it is, still valid */
+    block_free(ls->v);
+    ls->v = v;
+}
+
+size_t labels_mem(const struct labels *ls)
+{
+    const struct lhdr *h = hdr_of(ls);
+
+    if (h == NULL)
+        return 0;
+    return sizeof(*h) + h->cap * sizeof(struct label) + h->ssize;
 }
 
 /* Prometheus' LabelSet.Before: fewer labels first; then, walking the union of

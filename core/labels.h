@@ -3,7 +3,15 @@
  *
  * A struct labels is a set of name/value pairs kept sorted by name (bytewise),
  * with unique names and no empty values (setting "" removes the name, as
- * Alertmanager drops empty label values). The set owns its strings.
+ * Alertmanager drops empty label values).
+ *
+ * Representation: the pairs and the strings live in ONE malloc'd block owned by
+ * the set; frequent strings (seen at least twice, at most 64 bytes) point into
+ * a process-wide, thread-safe intern table instead. Callers read v[i].name and
+ * v[i].value directly but must never write, free or keep them past the set's
+ * next change (a labels_set() may move the block). Moving a set by struct
+ * assignment is fine (the block moves with v); the source must then be
+ * re-initialised, never released.
  *
  * The fingerprint is Alertmanager's (Prometheus model.LabelSet.Fingerprint):
  * FNV-1a 64 over "name" 0xFF "value" 0xFF for each pair in sorted order, so
@@ -20,19 +28,18 @@
 struct error;
 
 struct label {
-    char *name;
-    char *value;
+    char *name;  /* read-only: in the set's block or interned */
+    char *value; /* read-only: in the set's block or interned */
 };
 
 struct labels {
-    struct label *v; /* sorted by name */
+    struct label *v; /* sorted by name; points just past the block's header */
     size_t n;
-    size_t cap;
 };
 
 #define LABELS_INIT                                                                                \
     {                                                                                              \
-        NULL, 0, 0                                                                                 \
+        NULL, 0                                                                                    \
     }
 
 void labels_init(struct labels *ls);
@@ -46,8 +53,26 @@ int labels_set(struct labels *ls, const char *name, const char *value);
 /* The value of name, or NULL when absent. */
 const char *labels_get(const struct labels *ls, const char *name);
 
-/* Deep copy into dst (which must be initialised and is emptied first). */
+/* Deep copy into dst (which must be initialised and is emptied first). The copy
+ * is exact-fit (no spare room) and shares interned strings with src. -1 on OOM
+ * (dst unchanged). */
 int labels_copy(struct labels *dst, const struct labels *src);
+
+/* Repacks ls into an exact-fit block (drops spare pair slots, spare bytes and
+ * strings left behind by replaced or removed labels). Call on sets that are
+ * kept long. Out of memory leaves ls as it was (still valid). */
+void labels_compact(struct labels *ls);
+
+/* Bytes ls's block takes (header, pair slots, string area), malloc overhead not
+ * counted. 0 for an empty set without a block. For tests and accounting. */
+size_t labels_mem(const struct labels *ls);
+
+/* The interned copy of s, or NULL when s is not (yet) interned: a string is
+ * interned on its second sighting when it is 1..64 bytes and the table (64Ki
+ * strings, never freed) has room. Thread-safe; the result lives until exit. */
+const char *labels_intern(const char *s);
+/* True when s points into the intern table (tests). */
+bool labels_is_interned(const char *s);
 
 /* 0 when equal; otherwise orders as Alertmanager sorts label sets. */
 int labels_compare(const struct labels *a, const struct labels *b);

@@ -251,6 +251,7 @@ int router_put_alerts(struct router *r, struct alert *alerts, size_t n, int64_t 
                 alert_release(in);
             } else {
                 alert_release(&e->a);
+                alert_compact(in);
                 e->a = *in;
                 alert_init(in);
             }
@@ -258,6 +259,9 @@ int router_put_alerts(struct router *r, struct alert *alerts, size_t n, int64_t 
             e = calloc(1, sizeof(*e));
             if (e == NULL)
                 goto nomem;
+            /* Kept for the alert's life: exact-fit blocks, allocated here on
+             * the engine thread (the request thread's copy is freed). */
+            alert_compact(in);
             e->a = *in;
             alert_init(in);
             if (umap_put(&r->alerts, e->a.fingerprint, e) < 0) {
@@ -695,6 +699,7 @@ int router_load_alert(struct router *r, struct alert *a, struct error *err)
     if (e == NULL)
         e = umap_get(&r->alerts, a->fingerprint);
     router_gc_due(r, a->ends_at + router_alert_retention(r));
+    alert_compact(a);
     if (e != NULL) {
         alert_release(&e->a);
         e->a = *a;
