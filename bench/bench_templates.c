@@ -18,6 +18,11 @@
  * All times are microseconds per operation.
  *
  * Usage: bench_templates [--json] [ALERTS] [SECONDS]   (defaults 50 and 1)
+ *
+ * For instruction counts (valgrind --tool=callgrind --toggle-collect=mustache_render),
+ * which a loaded machine does not disturb: --iters N does exactly N iterations of
+ * everything instead of timing, and --only KEY measures one message (slack, email,
+ * slack_text, email_html, context).
  */
 #include "core/buf.h"
 #include "core/error.h"
@@ -38,6 +43,7 @@ struct msg {
     const char *label;
     const char *const *names;
     size_t n;
+    bool unprepared; /* mustache_render() on the json_t instead of prepared data */
     double us, per_s, mb_per_s;
     size_t bytes;
 };
@@ -50,8 +56,17 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* --iters: a fixed number of iterations instead of a time (0 = timed). */
+static unsigned long fixed_iters;
+
+static bool more(unsigned long iters, double el, double seconds)
+{
+    return fixed_iters > 0 ? iters < fixed_iters : el < seconds;
+}
+
 /* Renders each of m->names once per iteration for about `seconds` of CPU. */
-static int bench_msg(struct msg *m, const json_t *ctx, double seconds)
+static int bench_msg(struct msg *m, const json_t *ctx, const struct mustache_data *data,
+                     double seconds)
 {
     const struct mustache *tpl[8];
     enum mustache_escape esc[8];
@@ -68,10 +83,13 @@ static int bench_msg(struct msg *m, const json_t *ctx, double seconds)
     buf_init(&out, 16u << 20);
     t0 = cpu_s();
     do {
-        for (int k = 0; k < 20; k++) {
+        for (int k = 0; k < (fixed_iters > 0 ? 1 : 20); k++) {
             for (size_t i = 0; i < m->n; i++) {
                 buf_reset(&out);
-                if (mustache_render(tpl[i], ctx, esc[i], &out, &err) < 0) {
+                int r = m->unprepared ? mustache_render(tpl[i], ctx, esc[i], &out, &err)
+                                      : mustache_render_data(tpl[i], data, esc[i], &out, &err);
+
+                if (r < 0) {
                     fprintf(stderr, "bench: %s: %s\n", m->names[i], err.msg);
                     buf_release(&out);
                     return -1;
@@ -81,7 +99,7 @@ static int bench_msg(struct msg *m, const json_t *ctx, double seconds)
             iters++;
         }
         el = cpu_s() - t0;
-    } while (el < seconds);
+    } while (more(iters, el, seconds));
     m->us = el * 1e6 / (double)iters;
     m->per_s = (double)iters / el;
     m->mb_per_s = (double)bytes / el / 1e6;
@@ -90,23 +108,33 @@ static int bench_msg(struct msg *m, const json_t *ctx, double seconds)
     return 0;
 }
 
-/* CPU microseconds per context_template() of x's inputs. */
-static int bench_context(const struct context_example_data *x, double seconds, double *us)
+/* CPU microseconds per context_template() of x's inputs, plus (prepare) the
+ * mustache_data_new() that the renders share. */
+static int bench_context(const struct context_example_data *x, bool prepare, double seconds,
+                         double *us)
 {
     unsigned long builds = 0;
     double t0 = cpu_s(), el;
 
     do {
-        for (int k = 0; k < 10; k++) {
+        for (int k = 0; k < (fixed_iters > 0 ? 1 : 10); k++) {
             json_t *c = context_template(context_example_data_get(x));
+            struct mustache_data *d = NULL;
+            struct error err;
 
             if (c == NULL)
                 return -1;
+            if (prepare) {
+                d = mustache_data_new(c, &err);
+                if (d == NULL)
+                    return -1;
+            }
+            mustache_data_free(d);
             json_decref(c);
             builds++;
         }
         el = cpu_s() - t0;
-    } while (el < seconds);
+    } while (more(builds, el, seconds));
     *us = el * 1e6 / (double)builds;
     return 0;
 }
@@ -118,14 +146,19 @@ int main(int argc, char **argv)
     static const char *const one_slack[] = {"slack_text"};
     static const char *const one_html[] = {"email_html"};
     struct msg msgs[] = {
-        {"slack", "slack title+text", slack, 2, 0, 0, 0, 0},
-        {"email", "email subject+html+text", email, 3, 0, 0, 0, 0},
-        {"slack_text", "slack_text alone", one_slack, 1, 0, 0, 0, 0},
-        {"email_html", "email_html alone", one_html, 1, 0, 0, 0, 0},
+        {"slack", "slack title+text", slack, 2, false, 0, 0, 0, 0},
+        {"email", "email subject+html+text", email, 3, false, 0, 0, 0, 0},
+        {"slack_text", "slack_text alone", one_slack, 1, false, 0, 0, 0, 0},
+        {"email_html", "email_html alone", one_html, 1, false, 0, 0, 0, 0},
+        {"slack_unprepared", "slack, unprepared context", slack, 2, true, 0, 0, 0, 0},
+        {"email_unprepared", "email, unprepared context", email, 3, true, 0, 0, 0, 0},
     };
     size_t n_alerts = 50;
-    double seconds = 1.0, ctx_us = 0;
+    double seconds = 1.0, ctx_us = 0, prep_us = 0;
+    struct mustache_data *data = NULL;
+    struct error err;
     bool json = false;
+    const char *only = NULL;
     int pos = 0;
     struct context_example_data *x = NULL;
     json_t *ctx = NULL;
@@ -134,6 +167,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc)
+            fixed_iters = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (pos++ == 0)
             n_alerts = strtoul(argv[i], NULL, 10);
         else
@@ -144,18 +181,32 @@ int main(int argc, char **argv)
         return 2;
     }
     x = context_example_data_new(n_alerts, EXAMPLE_FIRING);
-    if (x == NULL || bench_context(x, seconds / 2, &ctx_us) < 0)
+    if (x == NULL)
+        goto out;
+    if ((only == NULL || strcmp(only, "context") == 0) &&
+        bench_context(x, false, seconds / 2, &ctx_us) < 0)
+        goto out;
+    if ((only == NULL || strcmp(only, "prepare") == 0) &&
+        bench_context(x, true, seconds / 2, &prep_us) < 0)
         goto out;
     ctx = context_template(context_example_data_get(x));
     if (ctx == NULL)
         goto out;
+    data = mustache_data_new(ctx, &err);
+    if (data == NULL)
+        goto out;
     for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
-        if (bench_msg(&msgs[i], ctx, seconds) < 0)
+        if ((only == NULL || strcmp(only, msgs[i].key) == 0) &&
+            bench_msg(&msgs[i], ctx, data, seconds) < 0)
             goto out;
+    if (only != NULL) {
+        rc = 0;
+        goto out;
+    }
     if (json) {
         printf("{\"bench\":\"templates\",\"alerts\":%zu,\"clock\":\"cpu\","
-               "\"context_build_us\":%.2f",
-               n_alerts, ctx_us);
+               "\"context_build_us\":%.2f,\"context_prepared_us\":%.2f",
+               n_alerts, ctx_us, prep_us);
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
             printf(",\"%s_us\":%.2f,\"%s_per_s\":%.0f,\"%s_bytes\":%zu,\"%s_mb_per_s\":%.1f",
                    msgs[i].key, msgs[i].us, msgs[i].key, msgs[i].per_s, msgs[i].key, msgs[i].bytes,
@@ -164,12 +215,15 @@ int main(int argc, char **argv)
     } else {
         printf("templates: %zu alerts per notification (CPU time per operation)\n", n_alerts);
         printf("%-28s %9.0f builds/s   %7.2f us/build\n", "context build", 1e6 / ctx_us, ctx_us);
+        printf("%-28s %9.0f builds/s   %7.2f us/build\n", "context build + prepare", 1e6 / prep_us,
+               prep_us);
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
-            printf("%-28s %9.0f messages/s %7.2f us/message %6.1f MB/s  (%zu bytes/message)\n",
+            printf("%-28s %9.0f renders/s  %7.2f us/render  %8.1f MB/s  (%zu bytes/message)\n",
                    msgs[i].label, msgs[i].per_s, msgs[i].us, msgs[i].mb_per_s, msgs[i].bytes);
     }
     rc = 0;
 out:
+    mustache_data_free(data);
     json_decref(ctx);
     context_example_data_free(x);
     default_templates_release();

@@ -5,12 +5,19 @@
  * the extras, so the two can never disagree on a field they share. Every
  * json_t made here is owned by the object it is set into; on any allocation
  * failure the partial result is dropped and NULL returned.
+ *
+ * Speed: the alerts of a group mostly share their labels and annotations, so the
+ * builder interns (struct intern) the string values and the {name, value, last}
+ * list entries: one json_t per distinct one, referenced from every place it
+ * appears. The result is therefore a DAG, not a tree: callers may add or replace
+ * keys of the root object, but must not modify anything below it in place.
  */
 #include "templates/context.h"
 
 #include "core/alert.h"
 #include "core/jsonutil.h"
 #include "core/labels.h"
+#include "core/testable.h"
 #include "core/timefmt.h"
 
 #include <stdbool.h>
@@ -33,21 +40,127 @@ static json_t *str_or_empty(const char *s)
     return json_string(s ? s : "");
 }
 
+/* Interned values of one build: strings (kind 0) and list entries (kind 1: not
+ * last, 2: last), keyed by the strings' contents. The table holds one reference to
+ * each json_t; name and value point into the build's input. */
+struct ientry {
+    uint64_t h;
+    const char *name; /* NULL for strings */
+    const char *value;
+    int kind;
+    json_t *j;
+};
+
+struct intern {
+    struct ientry *v;
+    size_t n, cap; /* cap: a power of two, or 0 */
+    json_t *unset; /* endsAt of every firing alert, "0001-01-01T00:00:00Z" */
+};
+
+static void intern_release(struct intern *in)
+{
+    json_decref(in->unset);
+    for (size_t i = 0; i < in->cap; i++)
+        json_decref(in->v[i].j);
+    free(in->v);
+}
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static int intern_grow(struct intern *in)
+{
+    size_t ncap = in->cap ? in->cap * 2 : 256;
+    struct ientry *nv = calloc(ncap, sizeof(*nv));
+
+    if (nv == NULL)
+        return -1;
+    for (size_t i = 0; i < in->cap; i++) {
+        size_t k;
+
+        if (in->v[i].j == NULL)
+            continue;
+        for (k = in->v[i].h & (ncap - 1); nv[k].j != NULL; k = (k + 1) & (ncap - 1))
+            ;
+        nv[k] = in->v[i];
+    }
+    free(in->v);
+    in->v = nv;
+    in->cap = ncap;
+    return 0;
+}
+
+static json_t *make_entry(struct intern *in, const char *name, const char *value, bool last);
+
+/* The interned json_t for (kind, name, value), made on first use; a borrowed
+ * reference (the table keeps it alive), NULL when memory runs out. */
+static json_t *intern_get(struct intern *in, int kind, const char *name, const char *value)
+{
+    uint64_t h = fnv(fnv(0xcbf29ce484222325ULL + (uint64_t)kind, name ? name : ""), value);
+    size_t k;
+    json_t *j;
+
+    if (2 * (in->n + 1) > in->cap && intern_grow(in) < 0)
+        return NULL;
+    for (k = h & (in->cap - 1); in->v[k].j != NULL; k = (k + 1) & (in->cap - 1)) {
+        const struct ientry *e = &in->v[k];
+
+        if (e->h == h && e->kind == kind && strcmp(e->value, value) == 0 &&
+            (name == NULL || strcmp(e->name, name) == 0))
+            return e->j;
+    }
+    j = kind == 0 ? json_string(value) : make_entry(in, name, value, kind == 2);
+    if (j == NULL)
+        return NULL;
+    /* make_entry() may have grown the table: find the free slot again. */
+    for (k = h & (in->cap - 1); in->v[k].j != NULL; k = (k + 1) & (in->cap - 1))
+        ;
+    in->v[k].h = h;
+    in->v[k].name = name;
+    in->v[k].value = value;
+    in->v[k].kind = kind;
+    in->v[k].j = j;
+    in->n++;
+    return j;
+}
+
+/* Sets key to an interned (borrowed) value, taking a reference. */
+static int put_shared(json_t *obj, const char *key, json_t *v)
+{
+    if (v == NULL)
+        return -1;
+    return json_object_set(obj, key, v);
+}
+
+static json_t *make_entry(struct intern *in, const char *name, const char *value, bool last)
+{
+    json_t *o = json_object();
+
+    if (o == NULL || put_shared(o, "name", intern_get(in, 0, NULL, name)) < 0 ||
+        put_shared(o, "value", intern_get(in, 0, NULL, value)) < 0 ||
+        put(o, "last", json_boolean(last)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* [{"name": n, "value": v, "last": false}, ...] in name order; "last" is true on the
  * final pair, so a template can write separators: {{^last}}, {{/last}}. */
-static json_t *labels_list(const struct labels *ls)
+static json_t *labels_list(struct intern *in, const struct labels *ls)
 {
     json_t *arr = json_array();
 
     if (arr == NULL)
         return NULL;
     for (size_t i = 0; ls != NULL && i < ls->n; i++) {
-        json_t *o = json_object();
+        json_t *e = intern_get(in, i + 1 == ls->n ? 2 : 1, ls->v[i].name, ls->v[i].value);
 
-        if (o == NULL || json_array_append_new(arr, o) < 0 ||
-            put(o, "name", json_string(ls->v[i].name)) < 0 ||
-            put(o, "value", json_string(ls->v[i].value)) < 0 ||
-            put(o, "last", json_boolean(i + 1 == ls->n)) < 0) {
+        if (e == NULL || json_array_append(arr, e) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -55,24 +168,136 @@ static json_t *labels_list(const struct labels *ls)
     return arr;
 }
 
-static json_t *labels_obj(const struct labels *ls)
+static json_t *labels_obj(struct intern *in, const struct labels *ls)
 {
-    struct labels empty = LABELS_INIT;
+    json_t *obj = json_object();
 
-    return labels_to_json(ls ? ls : &empty);
+    if (obj == NULL)
+        return NULL;
+    for (size_t i = 0; ls != NULL && i < ls->n; i++) {
+        if (put_shared(obj, ls->v[i].name, intern_get(in, 0, NULL, ls->v[i].value)) < 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
 }
 
-/* "2026-11-23 12:00:00 UTC" */
-static json_t *time_text(int64_t ms)
+/* Times are formatted by hand: strftime() and snprintf() were a tenth of the build.
+ * Only years 1..9999 and times after 1970 take the fast path; anything else goes
+ * through the general code, so the text is the same either way (the unit test
+ * compares both over many times). */
+struct civil {
+    int y, mo, d, h, mi, s, ms;
+};
+
+/* ms (>= 0) as a UTC calendar time; -1 outside years 1970..9999. */
+static int civil_of(int64_t ms, struct civil *c)
 {
-    char out[64];
+    int64_t days, secs, z, era, doe, yoe, doy, mp;
+
+    if (ms < 0 || ms >= 253402300800000LL) /* 10000-01-01 */
+        return -1;
+    days = ms / 86400000;
+    secs = (ms % 86400000) / 1000;
+    c->ms = (int)(ms % 1000);
+    c->h = (int)(secs / 3600);
+    c->mi = (int)(secs / 60 % 60);
+    c->s = (int)(secs % 60);
+    /* Howard Hinnant's days_from_civil, inverted. */
+    z = days + 719468;
+    era = z / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    c->d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    c->mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+    c->y = (int)(yoe + era * 400 + (c->mo <= 2));
+    return 0;
+}
+
+static char *digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* "2026-11-23?12:00:00" with sep between date and time; returns the end. */
+static char *date_time(char *p, const struct civil *c, char sep)
+{
+    p = digits(p, c->y, 4);
+    *p++ = '-';
+    p = digits(p, c->mo, 2);
+    *p++ = '-';
+    p = digits(p, c->d, 2);
+    *p++ = sep;
+    p = digits(p, c->h, 2);
+    *p++ = ':';
+    p = digits(p, c->mi, 2);
+    *p++ = ':';
+    return digits(p, c->s, 2);
+}
+
+/* "2026-11-23 12:00:00 UTC"; "" for TIME_UNSET. out has 64 bytes. */
+TESTABLE const char *context_time_text(int64_t ms, char *out)
+{
+    struct civil c;
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
 
-    if (ms == TIME_UNSET || gmtime_r(&t, &tm) == NULL)
-        return json_string("");
-    strftime(out, sizeof(out), "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return json_string(out);
+    if (ms == TIME_UNSET)
+        return "";
+    if (civil_of(ms, &c) == 0) {
+        memcpy(date_time(out, &c, ' '), " UTC", 5);
+        return out;
+    }
+    if (gmtime_r(&t, &tm) == NULL)
+        return "";
+    strftime(out, 64, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return out;
+}
+
+/* Go's RFC3339Nano for a time in ms, as time_format_rfc3339nano() writes it
+ * ("2026-11-23T12:00:00.5Z": trailing zeros of the fraction dropped). out has
+ * TIME_STRMAX bytes. */
+TESTABLE const char *context_time_nano(int64_t ms, char *out)
+{
+    struct civil c;
+    char *p;
+
+    if (ms == TIME_UNSET || civil_of(ms, &c) < 0)
+        return time_format_rfc3339nano(ms, out, TIME_STRMAX);
+    p = date_time(out, &c, 'T');
+    if (c.ms != 0) {
+        int v = c.ms, n = 3;
+
+        while (v % 10 == 0) {
+            v /= 10;
+            n--;
+        }
+        *p++ = '.';
+        p = digits(p, v, n);
+    }
+    memcpy(p, "Z", 2);
+    return out;
+}
+
+static json_t *time_text(int64_t ms)
+{
+    char out[64];
+
+    return json_string(context_time_text(ms, out));
+}
+
+static json_t *time_nano(int64_t ms)
+{
+    char out[TIME_STRMAX];
+
+    return json_string(context_time_nano(ms, out));
 }
 
 /* The pairs of `which` (labels or annotations) every alert shares. */
@@ -99,7 +324,7 @@ static int common_pairs(const struct notify_data *d, bool annotations, struct la
     return 0;
 }
 
-static json_t *alert_obj(const struct alert *a, int64_t now, bool extras)
+static json_t *alert_obj(struct intern *in, const struct alert *a, int64_t now, bool extras)
 {
     json_t *o = json_object();
     bool resolved = alert_resolved_at(a, now);
@@ -109,19 +334,21 @@ static json_t *alert_obj(const struct alert *a, int64_t now, bool extras)
         return NULL;
     fingerprint_format(a->fingerprint, fp);
     if (put(o, "status", json_string(resolved ? "resolved" : "firing")) < 0 ||
-        put(o, "labels", labels_obj(&a->labels)) < 0 ||
-        put(o, "annotations", labels_obj(&a->annotations)) < 0 ||
-        put(o, "startsAt", time_to_json_nano(a->starts_at)) < 0 ||
-        put(o, "endsAt", time_to_json_nano(resolved ? a->ends_at : TIME_UNSET)) < 0 ||
-        put(o, "generatorURL", str_or_empty(a->generator_url)) < 0 ||
+        put(o, "labels", labels_obj(in, &a->labels)) < 0 ||
+        put(o, "annotations", labels_obj(in, &a->annotations)) < 0 ||
+        put(o, "startsAt", time_nano(a->starts_at)) < 0 ||
+        put(o, "endsAt", resolved ? time_nano(a->ends_at) : json_incref(in->unset)) < 0 ||
+        put_shared(o, "generatorURL",
+                   intern_get(in, 0, NULL, a->generator_url ? a->generator_url : "")) < 0 ||
         put(o, "fingerprint", json_string(fp)) < 0)
         goto fail;
     if (extras && (put(o, "firing", json_boolean(!resolved)) < 0 ||
                    put(o, "resolved", json_boolean(resolved)) < 0 ||
-                   put(o, "labelsList", labels_list(&a->labels)) < 0 ||
-                   put(o, "annotationsList", labels_list(&a->annotations)) < 0 ||
+                   put(o, "labelsList", labels_list(in, &a->labels)) < 0 ||
+                   put(o, "annotationsList", labels_list(in, &a->annotations)) < 0 ||
                    put(o, "startsAtText", time_text(a->starts_at)) < 0 ||
-                   put(o, "endsAtText", time_text(resolved ? a->ends_at : TIME_UNSET)) < 0))
+                   (resolved ? put(o, "endsAtText", time_text(a->ends_at))
+                             : put_shared(o, "endsAtText", intern_get(in, 0, NULL, ""))) < 0))
         goto fail;
     return o;
 fail:
@@ -162,8 +389,10 @@ static json_t *build(const struct notify_data *d, bool extras)
     size_t n_firing = 0;
     size_t shown = d->n_alerts;
     bool ok = false;
+    struct intern in = {NULL, 0, 0, time_nano(TIME_UNSET)};
 
-    if (o == NULL || alerts == NULL || (extras && (firing_list == NULL || resolved_list == NULL)))
+    if (o == NULL || alerts == NULL || in.unset == NULL ||
+        (extras && (firing_list == NULL || resolved_list == NULL)))
         goto out;
     if (d->max_alerts > 0 && shown > d->max_alerts)
         shown = d->max_alerts;
@@ -171,7 +400,7 @@ static json_t *build(const struct notify_data *d, bool extras)
         if (!alert_resolved_at(d->alerts[i], d->now))
             n_firing++;
     for (size_t i = 0; i < shown; i++) {
-        json_t *a = alert_obj(d->alerts[i], d->now, extras);
+        json_t *a = alert_obj(&in, d->alerts[i], d->now, extras);
 
         if (a == NULL || json_array_append_new(alerts, a) < 0)
             goto out;
@@ -185,18 +414,18 @@ static json_t *build(const struct notify_data *d, bool extras)
     if (put(o, "receiver", str_or_empty(d->receiver)) < 0 ||
         put(o, "status", json_string(n_firing > 0 ? "firing" : "resolved")) < 0 ||
         json_object_set(o, "alerts", alerts) < 0 ||
-        put(o, "groupLabels", labels_obj(d->group_labels)) < 0 ||
-        put(o, "commonLabels", labels_obj(&common_l)) < 0 ||
-        put(o, "commonAnnotations", labels_obj(&common_a)) < 0 ||
+        put(o, "groupLabels", labels_obj(&in, d->group_labels)) < 0 ||
+        put(o, "commonLabels", labels_obj(&in, &common_l)) < 0 ||
+        put(o, "commonAnnotations", labels_obj(&in, &common_a)) < 0 ||
         put(o, "externalURL", str_or_empty(d->external_url)) < 0 ||
         put(o, "version", json_string("4")) < 0 ||
         put(o, "groupKey", str_or_empty(d->group_key)) < 0 ||
         put(o, "truncatedAlerts", json_integer((json_int_t)(d->n_alerts - shown))) < 0)
         goto out;
     if (extras &&
-        (put(o, "groupLabelsList", labels_list(d->group_labels)) < 0 ||
-         put(o, "commonLabelsList", labels_list(&common_l)) < 0 ||
-         put(o, "commonAnnotationsList", labels_list(&common_a)) < 0 ||
+        (put(o, "groupLabelsList", labels_list(&in, d->group_labels)) < 0 ||
+         put(o, "commonLabelsList", labels_list(&in, &common_l)) < 0 ||
+         put(o, "commonAnnotationsList", labels_list(&in, &common_a)) < 0 ||
          put(o, "firing", json_boolean(n_firing > 0)) < 0 ||
          put(o, "resolved", json_boolean(n_firing == 0)) < 0 ||
          put(o, "alertsCount", json_integer((json_int_t)d->n_alerts)) < 0 ||
@@ -212,6 +441,9 @@ out:
     json_decref(alerts);
     json_decref(firing_list);
     json_decref(resolved_list);
+    /* After the tree took its references; common_l/common_a must outlive the table's
+     * use of their strings, which ends here too. */
+    intern_release(&in);
     labels_release(&common_l);
     labels_release(&common_a);
     if (!ok) {

@@ -101,4 +101,10 @@ struct context_example_data *context_example_data_new(size_t n_alerts,
 const struct notify_data *context_example_data_get(const struct context_example_data *x);
 void context_example_data_free(struct context_example_data *x);
 
+#ifdef UNIT_TEST
+/* The fast time formatting (context.c), compared in tests with the general code. */
+const char *context_time_text(int64_t ms, char *out);
+const char *context_time_nano(int64_t ms, char *out);
+#endif
+
 #endif

@@ -158,4 +158,25 @@ const char *mustache_name(const struct mustache *m);
 int mustache_render(const struct mustache *m, const struct json_t *ctx, enum mustache_escape esc,
                     struct buf *out, struct error *err);
 
+/* A context prepared for many renders: the values of ctx laid out so that names
+ * are found without hashing (see mustache.c). Build it once per notification and
+ * render every template of it with mustache_render_data(): much faster than
+ * mustache_render(), which prepares what it needs on every call. The data holds a
+ * reference to ctx and points into it: ctx must not change while the data exists.
+ * Returns NULL with err set when memory runs out. Immutable once made: any number
+ * of threads may render from it at once. */
+struct mustache_data;
+struct mustache_data *mustache_data_new(const struct json_t *ctx, struct error *err);
+void mustache_data_free(struct mustache_data *d); /* accepts NULL */
+
+/* Until mustache_data_use(NULL), mustache_render() on this thread uses d whenever it
+ * is given d's own context (the same json_t pointer): code that builds one context
+ * and renders many fields through helpers that take a json_t (the notifiers) gets
+ * the speed without passing d around. d must stay alive while in use. */
+void mustache_data_use(const struct mustache_data *d);
+
+/* mustache_render() with a prepared context; same output, same errors. */
+int mustache_render_data(const struct mustache *m, const struct mustache_data *d,
+                         enum mustache_escape esc, struct buf *out, struct error *err);
+
 #endif
