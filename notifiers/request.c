@@ -17,7 +17,6 @@
 #include "router/router.h"
 #include "templates/context.h"
 #include "templates/defaults.h"
-#include "templates/mustache.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -682,8 +681,6 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
     struct notify_opts o = {.now = job->created_at};
     struct notify_requests rs = {0};
     const struct notify_incident *pi;
-    struct mustache_data *md;
-    struct error ignored;
     json_t *ctx;
     int rc = -1;
 
@@ -693,18 +690,12 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
     ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL, pi);
     if (ctx == NULL)
         return error_set(err, "out of memory building the template context");
-    /* Prepared once, shared by every field this notification renders (templates/
-     * mustache.h); without it (out of memory) the renders are just slower. */
-    md = mustache_data_new(ctx, &ignored);
-    mustache_data_use(md);
     if (build(nc, ctx, &o, &rs, err) < 0)
         goto out;
     if (notify_export(&rs, nc, out, err) < 0)
         goto out;
     rc = 0;
 out:
-    mustache_data_use(NULL);
-    mustache_data_free(md);
     notify_requests_release(&rs);
     json_decref(ctx);
     return rc;
