@@ -70,7 +70,11 @@ struct notify_data {
 json_t *context_webhook(const struct notify_data *d);
 
 /* The template context for d: the webhook payload plus the extras listed above.
- * Returns a new reference, or NULL when memory runs out. */
+ * Returns a new reference, or NULL when memory runs out. Values the alerts share
+ * (label pairs and values, times) are one json_t referenced from each place, so
+ * the result is a DAG: a caller may add or replace keys of the returned root
+ * object, but must not modify anything below it in place. The same holds for
+ * context_webhook(). */
 json_t *context_template(const struct notify_data *d);
 
 /* A made-up but realistic notification context (receiver "team-db", two firing
