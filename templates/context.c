@@ -13,13 +13,17 @@
  * keys of the root object, but must not modify anything below it in place.
  */
 #include "templates/context.h"
+#include "templates/mustache.h"
 
 #include "core/alert.h"
 #include "core/jsonutil.h"
 #include "core/labels.h"
+#include "core/buf.h"
+#include "core/error.h"
 #include "core/testable.h"
 #include "core/timefmt.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +465,167 @@ json_t *context_webhook(const struct notify_data *d)
 json_t *context_template(const struct notify_data *d)
 {
     return build(d, true);
+}
+
+/* ----------------------------------------------------------------- shared */
+
+/* The jobs of one notification (one per integration of a receiver) have the same
+ * inputs, so the context and its prepared data are built for the first and found
+ * again by the others: a few slots keyed by every input, byte for byte. */
+struct context_shared {
+    char *key;
+    size_t key_len;
+    json_t *ctx;
+    struct mustache_data *data;
+    unsigned refs; /* holders, plus one while in a slot */
+};
+
+#define SHARED_SLOTS 4
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct context_shared *shared_slot[SHARED_SLOTS];
+static unsigned shared_next;
+
+/* NULL and "" differ for some fields (acked_by), so strings carry a marker. */
+static int key_str(struct buf *b, const char *s)
+{
+    if (s == NULL)
+        return buf_appendc(b, '\0');
+    if (buf_appendc(b, '\1') < 0)
+        return -1;
+    return buf_append(b, s, strlen(s) + 1);
+}
+
+static int key_int(struct buf *b, int64_t v)
+{
+    return buf_append(b, &v, sizeof(v));
+}
+
+static int key_labels(struct buf *b, const struct labels *ls)
+{
+    if (key_int(b, ls != NULL ? (int64_t)ls->n : -1) < 0)
+        return -1;
+    for (size_t i = 0; ls != NULL && i < ls->n; i++)
+        if (key_str(b, ls->v[i].name) < 0 || key_str(b, ls->v[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+/* Every input context_template() reads, in a fixed order. */
+static int shared_key(const struct notify_data *d, struct buf *b)
+{
+    const struct notify_incident *in = d->incident;
+
+    if (key_str(b, d->receiver) < 0 || key_str(b, d->group_key) < 0 ||
+        key_str(b, d->external_url) < 0 || key_int(b, d->now) < 0 ||
+        key_int(b, (int64_t)d->max_alerts) < 0 || key_labels(b, d->group_labels) < 0 ||
+        key_int(b, in != NULL) < 0)
+        return -1;
+    if (in != NULL &&
+        (key_int(b, in->id) < 0 || key_str(b, in->url) < 0 || key_str(b, in->ack_url) < 0 ||
+         key_str(b, in->status) < 0 || key_str(b, in->acked_by) < 0 ||
+         key_int(b, in->acked_at) < 0 || key_str(b, in->comment) < 0 || key_int(b, in->step) < 0))
+        return -1;
+    if (key_int(b, (int64_t)d->n_alerts) < 0)
+        return -1;
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        const struct alert *a = d->alerts[i];
+
+        if (key_int(b, (int64_t)a->fingerprint) < 0 || key_int(b, a->starts_at) < 0 ||
+            key_int(b, a->ends_at) < 0 || key_str(b, a->generator_url) < 0 ||
+            key_labels(b, &a->labels) < 0 || key_labels(b, &a->annotations) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void shared_unref(struct context_shared *s)
+{
+    /* Called with shared_mu held. */
+    if (s == NULL || --s->refs > 0)
+        return;
+    mustache_data_free(s->data);
+    json_decref(s->ctx);
+    free(s->key);
+    free(s);
+}
+
+struct context_shared *context_shared_get(const struct notify_data *d)
+{
+    struct context_shared *s = NULL, *old;
+    struct buf key;
+    struct error err;
+
+    buf_init(&key, (size_t)1 << 30);
+    if (shared_key(d, &key) < 0 || key.ptr == NULL)
+        goto out;
+    pthread_mutex_lock(&shared_mu);
+    for (unsigned i = 0; i < SHARED_SLOTS; i++) {
+        struct context_shared *x = shared_slot[i];
+
+        if (x != NULL && x->key_len == key.len && memcmp(x->key, key.ptr, key.len) == 0) {
+            x->refs++;
+            s = x;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&shared_mu);
+    if (s != NULL)
+        goto out;
+    /* Built outside the lock; two threads may build the same one, which is fine. */
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        goto out;
+    s->ctx = context_template(d);
+    s->data = s->ctx != NULL ? mustache_data_new(s->ctx, &err) : NULL;
+    if (s->data == NULL) {
+        json_decref(s->ctx);
+        free(s);
+        s = NULL;
+        goto out;
+    }
+    s->key_len = key.len;
+    s->key = buf_detach(&key);
+    s->refs = s->key != NULL ? 2 : 1;
+    if (s->key != NULL) {
+        pthread_mutex_lock(&shared_mu);
+        old = shared_slot[shared_next];
+        shared_slot[shared_next] = s;
+        shared_next = (shared_next + 1) % SHARED_SLOTS;
+        shared_unref(old);
+        pthread_mutex_unlock(&shared_mu);
+    }
+out:
+    buf_release(&key);
+    return s;
+}
+
+json_t *context_shared_json(const struct context_shared *s)
+{
+    return s->ctx;
+}
+
+const struct mustache_data *context_shared_data(const struct context_shared *s)
+{
+    return s->data;
+}
+
+void context_shared_release(struct context_shared *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&shared_mu);
+    shared_unref(s);
+    pthread_mutex_unlock(&shared_mu);
+}
+
+void context_shared_flush(void)
+{
+    pthread_mutex_lock(&shared_mu);
+    for (unsigned i = 0; i < SHARED_SLOTS; i++) {
+        shared_unref(shared_slot[i]);
+        shared_slot[i] = NULL;
+    }
+    pthread_mutex_unlock(&shared_mu);
 }
 
 /* ---------------------------------------------------------------- example */

@@ -77,6 +77,24 @@ json_t *context_webhook(const struct notify_data *d);
  * context_webhook(). */
 json_t *context_template(const struct notify_data *d);
 
+/* context_template(d) together with its prepared data (mustache_data_new), shared
+ * by the callers with the same inputs: the jobs of one notification, one per
+ * integration, find what the first one built (a few recent contexts are kept,
+ * keyed by every input byte for byte). Render with mustache_render_data(), or with
+ * mustache_data_use(context_shared_data(s)) around code that calls
+ * mustache_render() on context_shared_json(s). The context must not be modified.
+ * Returns a held reference for context_shared_release(), or NULL when memory runs
+ * out. Thread-safe. */
+struct context_shared;
+struct mustache_data;
+struct context_shared *context_shared_get(const struct notify_data *d);
+/* Borrowed: valid until the caller's context_shared_release(). */
+json_t *context_shared_json(const struct context_shared *s);
+const struct mustache_data *context_shared_data(const struct context_shared *s);
+void context_shared_release(struct context_shared *s); /* accepts NULL */
+/* Forgets the kept contexts (tests; at exit). Held ones live until released. */
+void context_shared_flush(void);
+
 /* A made-up but realistic notification context (receiver "team-db", two firing
  * alerts and one resolved, an open incident at escalation step 2), for previews
  * (amctl template render without --data), tests and the benchmark. n_alerts

@@ -317,10 +317,53 @@ static void test_time_formats(void **state)
     assert_string_equal(context_time_nano(TIME_UNSET, a), "0001-01-01T00:00:00Z");
 }
 
+/* The jobs of one notification share one prepared context; other inputs get their own. */
+static void test_shared(void **state)
+{
+    struct context_example_data *x = context_example_data_new(5, EXAMPLE_FIRING);
+    struct context_example_data *y = context_example_data_new(5, EXAMPLE_ACKNOWLEDGED);
+    struct context_shared *a, *b, *c;
+    json_t *plain;
+    char *s1, *s2;
+
+    (void)state;
+    assert_non_null(x);
+    assert_non_null(y);
+    a = context_shared_get(context_example_data_get(x));
+    b = context_shared_get(context_example_data_get(x));
+    c = context_shared_get(context_example_data_get(y));
+    assert_non_null(a);
+    assert_ptr_equal(a, b);
+    assert_ptr_not_equal(a, c);
+    assert_non_null(context_shared_data(a));
+    plain = context_template(context_example_data_get(x));
+    s1 = json_dumps(plain, JSON_SORT_KEYS);
+    s2 = json_dumps(context_shared_json(a), JSON_SORT_KEYS);
+    assert_string_equal(s1, s2);
+    free(s1);
+    free(s2);
+    json_decref(plain);
+    /* Held ones outlive a flush. */
+    context_shared_flush();
+    assert_non_null(json_object_get(context_shared_json(b), "alerts"));
+    context_shared_release(a);
+    context_shared_release(b);
+    context_shared_release(c);
+    context_shared_release(NULL);
+    /* After the flush the same inputs build a new one. */
+    a = context_shared_get(context_example_data_get(x));
+    assert_non_null(a);
+    context_shared_release(a);
+    context_shared_flush();
+    context_example_data_free(x);
+    context_example_data_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_formats),
+        cmocka_unit_test(test_shared),
         cmocka_unit_test_setup_teardown(test_webhook_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_resolved_and_empty, setup, teardown),
