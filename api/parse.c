@@ -5,6 +5,10 @@
  * checking everything, and hands it over only when all of it is valid, so a
  * failure leaves the caller with nothing to release and the engine with
  * nothing to apply.
+ *
+ * Alerts have two parsers: a fast scanner for well-formed batches (no JSON
+ * tree) and the jansson one, which answers everything the scanner declines,
+ * including every error (see "fast alerts scanner" below).
  */
 #include "api/parse.h"
 
@@ -12,6 +16,7 @@
 #include "core/jsonutil.h"
 #include "core/labels.h"
 #include "core/matcher.h"
+#include "core/testable.h"
 #include "core/timefmt.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -165,8 +170,8 @@ static int parse_one_alert(const json_t *o, size_t i, struct alert *a, enum api_
     return 0;
 }
 
-int api_parse_alerts(const char *body, size_t len, struct alert **out, size_t *n_out,
-                     enum api_bad *bad, struct error *err)
+int api_parse_alerts_json(const char *body, size_t len, struct alert **out, size_t *n_out,
+                          enum api_bad *bad, struct error *err)
 {
     json_t *root;
     struct alert *v = NULL;
@@ -207,6 +212,386 @@ out:
     api_alerts_free(v, done);
     json_decref(root);
     return rc;
+}
+
+/* ------------------------------------------------------------------ fast alerts scanner */
+
+/*
+ * The POST /api/v{1,2}/alerts fast path: a small JSON scanner that reads a
+ * well-formed batch straight into alert structs, without building a jansson
+ * tree (that tree, its allocations and frees were most of the HTTP threads'
+ * CPU at 100 alerts per request). It only ever accepts: anything it does not
+ * handle itself, and every error, makes it decline, and api_parse_alerts
+ * then runs the jansson parser (api_parse_alerts_json), which gives the
+ * answer and the error message it always gave. So the messages are the same
+ * by construction, and the scanner must only never accept what jansson and
+ * the checks after it refuse, and must build the same alerts when both
+ * accept (the fuzz target compares the two).
+ *
+ * Declined, to the slow path: \u escapes, numbers anywhere, nesting deeper
+ * than SCAN_MAX_DEPTH in unknown fields, a known field given twice, and every
+ * error. Strings are decoded in place in a private copy of the body, so a
+ * label costs only what labels_set does.
+ */
+#define SCAN_MAX_DEPTH 32
+
+struct scan {
+    char *p;   /* next byte of the copy */
+    char *end; /* the copy's NUL */
+};
+
+static void scan_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* At '"': decodes the string in place, NUL-terminates it, sets *out to it and
+ * moves past the closing quote. Declines \u escapes, control characters and
+ * invalid UTF-8 (jansson refuses the last two). */
+static int scan_string(struct scan *s, char **out)
+{
+    char *r, *w;
+    bool high = false;
+
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
+    r = w = ++s->p;
+    for (;;) {
+        unsigned char c;
+
+        if (r >= s->end)
+            return -1;
+        c = (unsigned char)*r;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return -1;
+        if (c >= 0x80)
+            high = true;
+        if (c != '\\') {
+            *w++ = *r++;
+            continue;
+        }
+        if (r + 1 >= s->end)
+            return -1;
+        switch (r[1]) {
+        case '"':
+        case '\\':
+        case '/':
+            *w++ = r[1];
+            break;
+        case 'b':
+            *w++ = '\b';
+            break;
+        case 'f':
+            *w++ = '\f';
+            break;
+        case 'n':
+            *w++ = '\n';
+            break;
+        case 'r':
+            *w++ = '\r';
+            break;
+        case 't':
+            *w++ = '\t';
+            break;
+        default:
+            return -1; /* \u and anything invalid */
+        }
+        r += 2;
+    }
+    *w = '\0';
+    *out = s->p;
+    s->p = r + 1;
+    if (high && !utf8_valid(*out, (size_t)(w - *out)))
+        return -1;
+    return 0;
+}
+
+static bool scan_literal(struct scan *s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+/* Skips any value without numbers. */
+static int scan_skip(struct scan *s, int depth)
+{
+    char *str;
+
+    if (depth > SCAN_MAX_DEPTH || s->p >= s->end)
+        return -1;
+    switch (*s->p) {
+    case '"':
+        return scan_string(s, &str);
+    case 't':
+        return scan_literal(s, "true") ? 0 : -1;
+    case 'f':
+        return scan_literal(s, "false") ? 0 : -1;
+    case 'n':
+        return scan_literal(s, "null") ? 0 : -1;
+    case '[':
+    case '{': {
+        bool obj = *s->p == '{';
+        char close = obj ? '}' : ']';
+
+        s->p++;
+        scan_ws(s);
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            return 0;
+        }
+        for (;;) {
+            if (obj) {
+                if (scan_string(s, &str) < 0)
+                    return -1;
+                scan_ws(s);
+                if (s->p >= s->end || *s->p != ':')
+                    return -1;
+                s->p++;
+                scan_ws(s);
+            }
+            if (scan_skip(s, depth + 1) < 0)
+                return -1;
+            scan_ws(s);
+            if (s->p >= s->end)
+                return -1;
+            if (*s->p == close) {
+                s->p++;
+                return 0;
+            }
+            if (*s->p != ',')
+                return -1;
+            s->p++;
+            scan_ws(s);
+        }
+    }
+    default:
+        return -1;
+    }
+}
+
+/* An object of label names to string values into ls (empty values unset, as
+ * labels_from_json does through labels_set; a repeated name: the last wins,
+ * as in jansson's object). */
+static int scan_labels(struct scan *s, struct labels *ls)
+{
+    if (s->p >= s->end || *s->p != '{')
+        return -1;
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        char *name, *value;
+
+        if (scan_string(s, &name) < 0)
+            return -1;
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return -1;
+        s->p++;
+        scan_ws(s);
+        if (scan_string(s, &value) < 0 || !label_name_valid(name) ||
+            labels_set(ls, name, value) < 0)
+            return -1;
+        scan_ws(s);
+        if (s->p >= s->end)
+            return -1;
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        if (*s->p != ',')
+            return -1;
+        s->p++;
+        scan_ws(s);
+    }
+}
+
+/* A string, or null for *out = NULL. */
+static int scan_opt_string(struct scan *s, char **out)
+{
+    if (scan_literal(s, "null")) {
+        *out = NULL;
+        return 0;
+    }
+    return scan_string(s, out);
+}
+
+static int scan_time(struct scan *s, int64_t *ms)
+{
+    char *t;
+
+    if (scan_opt_string(s, &t) < 0)
+        return -1;
+    if (t == NULL) {
+        *ms = TIME_UNSET;
+        return 0;
+    }
+    return time_parse_rfc3339(t, ms);
+}
+
+enum { SEEN_LABELS = 1, SEEN_ANNOTATIONS = 2, SEEN_STARTS = 4, SEEN_ENDS = 8, SEEN_URL = 16 };
+
+/* One alert object, with parse_one_alert's checks. */
+static int scan_alert(struct scan *s, struct alert *a)
+{
+    unsigned seen = 0;
+    char *url = NULL;
+
+    if (s->p >= s->end || *s->p != '{')
+        return -1;
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return -1; /* no labels */
+    }
+    for (;;) {
+        char *key;
+        unsigned bit = 0;
+        int rc;
+
+        if (scan_string(s, &key) < 0)
+            return -1;
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return -1;
+        s->p++;
+        scan_ws(s);
+        if (strcmp(key, "labels") == 0) {
+            bit = SEEN_LABELS;
+            rc = scan_labels(s, &a->labels);
+        } else if (strcmp(key, "annotations") == 0) {
+            bit = SEEN_ANNOTATIONS;
+            rc = scan_literal(s, "null") ? 0 : scan_labels(s, &a->annotations);
+        } else if (strcmp(key, "startsAt") == 0) {
+            bit = SEEN_STARTS;
+            rc = scan_time(s, &a->starts_at);
+        } else if (strcmp(key, "endsAt") == 0) {
+            bit = SEEN_ENDS;
+            rc = scan_time(s, &a->ends_at);
+        } else if (strcmp(key, "generatorURL") == 0) {
+            bit = SEEN_URL;
+            rc = scan_opt_string(s, &url);
+        } else {
+            rc = scan_skip(s, 1);
+        }
+        if (rc < 0 || (seen & bit) != 0)
+            return -1;
+        seen |= bit;
+        scan_ws(s);
+        if (s->p >= s->end)
+            return -1;
+        if (*s->p == '}') {
+            s->p++;
+            break;
+        }
+        if (*s->p != ',')
+            return -1;
+        s->p++;
+        scan_ws(s);
+    }
+    if (a->labels.n == 0)
+        return -1;
+    if (url != NULL && *url != '\0' && !uri_valid(url))
+        return -1;
+    if (a->starts_at != TIME_UNSET && a->ends_at != TIME_UNSET && a->ends_at < a->starts_at)
+        return -1;
+    if (alert_set_generator_url(a, url) < 0)
+        return -1;
+    alert_update_fingerprint(a);
+    return 0;
+}
+
+/* The fast path: 0 with *out and *n_out set as api_parse_alerts sets them, or -1
+ * (nothing allocated) when the body needs the jansson parser. */
+TESTABLE int api_scan_alerts(const char *body, size_t len, struct alert **out, size_t *n_out)
+{
+    struct scan s;
+    char *copy;
+    struct alert *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+
+    if (len == 0)
+        return -1;
+    copy = malloc(len + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    s.p = copy;
+    s.end = copy + len;
+    scan_ws(&s);
+    if (s.p >= s.end || *s.p != '[')
+        goto out;
+    s.p++;
+    scan_ws(&s);
+    if (s.p < s.end && *s.p == ']') {
+        s.p++;
+    } else {
+        for (;;) {
+            if (n == cap) {
+                size_t nc = cap > 0 ? cap * 2 : 16;
+                struct alert *nv = realloc(v, nc * sizeof(*v));
+
+                if (nv == NULL)
+                    goto out;
+                v = nv;
+                cap = nc;
+            }
+            alert_init(&v[n]);
+            n++;
+            if (scan_alert(&s, &v[n - 1]) < 0)
+                goto out;
+            scan_ws(&s);
+            if (s.p >= s.end)
+                goto out;
+            if (*s.p == ']') {
+                s.p++;
+                break;
+            }
+            if (*s.p != ',')
+                goto out;
+            s.p++;
+            scan_ws(&s);
+        }
+    }
+    scan_ws(&s);
+    if (s.p != s.end)
+        goto out;
+    if (n == 0) {
+        free(v);
+        v = NULL;
+    }
+    *out = v;
+    *n_out = n;
+    v = NULL;
+    n = 0;
+    rc = 0;
+out:
+    api_alerts_free(v, n);
+    free(copy);
+    return rc;
+}
+
+int api_parse_alerts(const char *body, size_t len, struct alert **out, size_t *n_out,
+                     enum api_bad *bad, struct error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (api_scan_alerts(body, len, out, n_out) == 0)
+        return 0;
+    return api_parse_alerts_json(body, len, out, n_out, bad, err);
 }
 
 void api_silence_in_release(struct silence_in *in)

@@ -39,6 +39,18 @@ enum api_bad {
  * empty array gives *out = NULL, *n_out = 0. On failure nothing is allocated. */
 int api_parse_alerts(const char *body, size_t len, struct alert **out, size_t *n_out,
                      enum api_bad *bad, struct error *err);
+/* The same answers from the reference parser (a jansson tree; its errors are
+ * the messages api_parse_alerts gives). api_parse_alerts reads well-formed
+ * batches with a scanner that builds no tree and hands everything else, and
+ * every error, to this one; exposed for the fuzz target, which checks that
+ * both agree. */
+int api_parse_alerts_json(const char *body, size_t len, struct alert **out, size_t *n_out,
+                          enum api_bad *bad, struct error *err);
+#ifdef UNIT_TEST
+/* The fast path alone (static in the product): 0 with the same *out and *n_out
+ * as api_parse_alerts, or -1, nothing allocated, when it declines the body. */
+int api_scan_alerts(const char *body, size_t len, struct alert **out, size_t *n_out);
+#endif
 /* Releases n alerts and the array. Accepts NULL. */
 void api_alerts_free(struct alert *v, size_t n);
 

@@ -78,9 +78,21 @@ static void print_ids(const char *one, const char *many, const json_t *ids)
     printf("\n");
 }
 
+/* Counts the arguments that are incident ids (the others are matchers). */
+static int count_id(const char *cmd, const char *arg, void *ctx)
+{
+    int64_t id;
+
+    (void)cmd;
+    if (amctl_parse_id(arg, &id) == 0)
+        (*(int *)ctx)++;
+    return 0;
+}
+
 int amctl_ack(const struct amctl_global *g, int argc, char **argv)
 {
     const char *comment = NULL, *by = NULL;
+    struct amctl_ack_args args;
     struct matchers ms = MATCHERS_INIT;
     char user[320];
     int64_t started = clock_now_ms();
@@ -91,31 +103,19 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
     int rc = AMCTL_USAGE;
 
     buf_init(&path, 8192);
-    for (int i = 1; i < argc; i++) {
-        int t = amctl_take("ack", "--comment", argc, argv, &i, &comment);
-        int64_t id;
-
-        if (t == 0 && amctl_is_help(argv[i])) {
-            usage(stdout);
-            rc = AMCTL_OK;
-            goto out;
-        }
-        if (t == 0)
-            t = amctl_take("ack", "-c", argc, argv, &i, &comment);
-        if (t == 0)
-            t = amctl_take("ack", "--by", argc, argv, &i, &by);
-        if (t < 0)
-            goto out;
-        if (t == 1)
-            continue;
-        if (argv[i][0] == '-') {
-            rc = amctl_fail(AMCTL_USAGE, "ack", "unknown flag %s", argv[i]);
-            goto out;
-        }
-        if (amctl_parse_id(argv[i], &id) == 0)
-            nids++;
-        argv[++nargs] = argv[i];
+    switch (amctl_ack_args_parse("ack", argc, argv, &args, count_id, &nids)) {
+    case 1:
+        usage(stdout);
+        rc = AMCTL_OK;
+        goto out;
+    case 0:
+        break;
+    default:
+        goto out;
     }
+    comment = args.comment;
+    by = args.by;
+    nargs = args.n;
     if (nargs == 0) {
         rc = amctl_fail(AMCTL_USAGE, "ack", "give incident ids or matchers");
         goto out;

@@ -23,9 +23,23 @@ static void usage(FILE *f)
           f);
 }
 
+/* Every argument must be an incident id. */
+static int check_id(const char *cmd, const char *arg, void *ctx)
+{
+    int64_t id;
+
+    (void)ctx;
+    if (amctl_parse_id(arg, &id) < 0) {
+        amctl_fail(AMCTL_USAGE, cmd, "%s is not an incident id (a number)", arg);
+        return -1;
+    }
+    return 0;
+}
+
 int amctl_unack(const struct amctl_global *g, int argc, char **argv)
 {
     const char *comment = NULL, *by = NULL;
+    struct amctl_ack_args args;
     char user[320];
     json_t *body = NULL, *reply = NULL, *all = NULL;
     struct error err;
@@ -34,33 +48,19 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv)
     int rc = AMCTL_USAGE;
 
     buf_init(&path, 8192);
-    for (int i = 1; i < argc; i++) {
-        int t = amctl_take("unack", "--comment", argc, argv, &i, &comment);
-        int64_t id;
-
-        if (t == 0 && amctl_is_help(argv[i])) {
-            usage(stdout);
-            rc = AMCTL_OK;
-            goto out;
-        }
-        if (t == 0)
-            t = amctl_take("unack", "-c", argc, argv, &i, &comment);
-        if (t == 0)
-            t = amctl_take("unack", "--by", argc, argv, &i, &by);
-        if (t < 0)
-            goto out;
-        if (t == 1)
-            continue;
-        if (argv[i][0] == '-') {
-            rc = amctl_fail(AMCTL_USAGE, "unack", "unknown flag %s", argv[i]);
-            goto out;
-        }
-        if (amctl_parse_id(argv[i], &id) < 0) {
-            rc = amctl_fail(AMCTL_USAGE, "unack", "%s is not an incident id (a number)", argv[i]);
-            goto out;
-        }
-        argv[++nids] = argv[i];
+    switch (amctl_ack_args_parse("unack", argc, argv, &args, check_id, NULL)) {
+    case 1:
+        usage(stdout);
+        rc = AMCTL_OK;
+        goto out;
+    case 0:
+        break;
+    default:
+        goto out;
     }
+    comment = args.comment;
+    by = args.by;
+    nids = args.n;
     if (nids == 0) {
         rc = amctl_fail(AMCTL_USAGE, "unack", "which incident? give its ID");
         goto out;

@@ -43,6 +43,36 @@ int amctl_take(const char *cmd, const char *flag, int argc, char **argv, int *i,
     return 0;
 }
 
+int amctl_ack_args_parse(const char *cmd, int argc, char **argv, struct amctl_ack_args *out,
+                         int (*check)(const char *cmd, const char *arg, void *ctx), void *ctx)
+{
+    out->comment = NULL;
+    out->by = NULL;
+    out->n = 0;
+    for (int i = 1; i < argc; i++) {
+        int t = amctl_take(cmd, "--comment", argc, argv, &i, &out->comment);
+
+        if (t == 0 && amctl_is_help(argv[i]))
+            return 1;
+        if (t == 0)
+            t = amctl_take(cmd, "-c", argc, argv, &i, &out->comment);
+        if (t == 0)
+            t = amctl_take(cmd, "--by", argc, argv, &i, &out->by);
+        if (t < 0)
+            return -1;
+        if (t == 1)
+            continue;
+        if (argv[i][0] == '-') {
+            amctl_fail(AMCTL_USAGE, cmd, "unknown flag %s", argv[i]);
+            return -1;
+        }
+        if (check != NULL && check(cmd, argv[i], ctx) < 0)
+            return -1;
+        argv[++out->n] = argv[i];
+    }
+    return 0;
+}
+
 int amctl_fail(int status, const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -30,6 +30,23 @@ bool amctl_is_help(const char *arg);
  * when the value is missing (message "amctl CMD: --flag needs a value" printed). */
 int amctl_take(const char *cmd, const char *flag, int argc, char **argv, int *i, const char **out);
 
+/* The arguments `amctl ack` and `amctl unack` share: --comment TEXT (or -c), --by
+ * NAME, --help, and positional arguments. */
+struct amctl_ack_args {
+    const char *comment; /* NULL when not given; borrowed from argv */
+    const char *by;      /* NULL when not given */
+    int n;               /* positional arguments, moved to argv[1..n] in order */
+};
+
+/* Parses argv[1..argc-1] of CMD into out. Each positional argument is passed to
+ * check (may be NULL) as it is met, before the arguments after it are looked at;
+ * check returns 0 to keep it or -1 after printing why (amctl_fail). Returns 0,
+ * 1 when help was asked for (the caller prints its usage and exits 0), or -1 on
+ * a usage error already printed: a flag without its value, an unknown flag
+ * ("unknown flag --x"), or an argument check refused. */
+int amctl_ack_args_parse(const char *cmd, int argc, char **argv, struct amctl_ack_args *out,
+                         int (*check)(const char *cmd, const char *arg, void *ctx), void *ctx);
+
 /* Prints "amctl CMD: <message>" to stderr; with usage, adds "Run 'amctl CMD
  * --help' for usage." Returns status so callers can `return amctl_fail(...)`. */
 int amctl_fail(int status, const char *cmd, const char *fmt, ...)

@@ -30,6 +30,7 @@
 #define DEFAULT_RETENTION_ALERTS    (120 * 3600 * 1000LL)
 #define DEFAULT_RETENTION_SILENCES  (120 * 3600 * 1000LL)
 #define DEFAULT_RETENTION_INCIDENTS (30 * 24 * 3600 * 1000LL)
+#define DEFAULT_RETENTION_AUDIT     (90 * 24 * 3600 * 1000LL)
 #define DEFAULT_MAX_BODY_BYTES      (8u << 20)
 #define DEFAULT_PAGERDUTY_URL       "https://events.pagerduty.com/v2/enqueue"
 #define DEFAULT_TWILIO_API_URL      "https://api.twilio.com"
@@ -596,24 +597,26 @@ static int ld_api(struct ld *ld, const struct ynode *root)
 
 static int ld_retention(struct ld *ld, const struct ynode *root)
 {
-    static const char *const keys[] = {"alerts", "silences", "incidents", NULL};
+    static const char *const keys[] = {"alerts", "silences", "incidents", "audit", NULL};
     static const char *const paths[] = {"retention.alerts", "retention.silences",
-                                        "retention.incidents"};
+                                        "retention.incidents", "retention.audit"};
     const struct ynode *n = ld_get(root, "retention");
     struct config *cfg = ld->cfg;
-    int64_t *vals[3];
+    int64_t *vals[4];
 
     cfg->retention.alerts = DEFAULT_RETENTION_ALERTS;
     cfg->retention.silences = DEFAULT_RETENTION_SILENCES;
     cfg->retention.incidents = DEFAULT_RETENTION_INCIDENTS;
+    cfg->retention.audit = DEFAULT_RETENTION_AUDIT;
     if (n == NULL)
         return 0;
     vals[0] = &cfg->retention.alerts;
     vals[1] = &cfg->retention.silences;
     vals[2] = &cfg->retention.incidents;
+    vals[3] = &cfg->retention.audit;
     if (ld_map(ld, n, "retention", keys) < 0)
         return -1;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         if (ld_duration(ld, n, keys[i], "retention", vals[i], NULL) < 0)
             return -1;
         if (*vals[i] <= 0)

@@ -305,6 +305,7 @@ struct config {
         int64_t alerts;    /* retention of resolved alerts, default 120h as AM's data.retention */
         int64_t silences;  /* expired silences kept, default 120h */
         int64_t incidents; /* resolved incidents kept, default 30d */
+        int64_t audit;     /* audit records kept, default 90d */
     } retention;
 };
 

@@ -38,6 +38,7 @@
 #include "notifiers/delivery.h"
 #include "notifiers/notifier.h"
 #include "router/router.h"
+#include "storage/audit.h"
 #include "storage/storage.h"
 #include "templates/context.h"
 
@@ -395,18 +396,93 @@ static void on_progress(void *ctx, uint64_t job_id, const char *state, int attem
 
 /* ------------------------------------------------------------------ one batch */
 
+static int persist_rest(struct engine *e, const struct router_changes *ch, struct error *err);
+
+static int cmp_member_fp(const void *x, const void *y)
+{
+    uint64_t a = (*(const struct router_member_change *const *)x)->fingerprint;
+    uint64_t b = (*(const struct router_member_change *const *)y)->fingerprint;
+
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+#define MAX_JOINED 8 /* groups an alert joins that go with its own row write */
+
+/* Writes a stored alert and the groups it joined in this batch: a new alert
+ * and its one membership are one statement (the ingest path). by_fp holds the
+ * member changes sorted by fingerprint; the ones written here are marked in
+ * done (indexed like ch->members) so the member loop skips them. */
+static int put_alert_joined(struct engine *e, const struct alert *a,
+                            const struct router_member_change *const *by_fp, size_t nm,
+                            const struct router_member_change *base, bool *done, struct error *err)
+{
+    const char *keys[MAX_JOINED];
+    size_t lo = 0, hi = nm, nk = 0;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (by_fp[mid]->fingerprint < a->fingerprint)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < nm && by_fp[i]->fingerprint == a->fingerprint && nk < MAX_JOINED; i++) {
+        if (router_group_has_alert(e->r, by_fp[i]->group_key, a->fingerprint)) {
+            keys[nk++] = by_fp[i]->group_key;
+            done[by_fp[i] - base] = true;
+        }
+    }
+    return storage_put_alert_in(e->st, a, keys, nk, err);
+}
+
 /* Writes what the router's change log names. */
 static int persist_changes(struct engine *e, struct error *err)
 {
     const struct router_changes *ch = router_changes(e->r);
+    const struct router_member_change **by_fp = NULL;
+    bool *done = NULL;
+    size_t nm = ch->n_members;
+    int rc = -1;
 
+    if (nm > 0) {
+        by_fp = malloc(nm * sizeof(*by_fp));
+        done = calloc(nm, sizeof(*done));
+        if (by_fp == NULL || done == NULL) {
+            error_set(err, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < nm; i++)
+            by_fp[i] = &ch->members[i];
+        qsort(by_fp, nm, sizeof(*by_fp), cmp_member_fp);
+    }
     for (size_t i = 0; i < ch->n_alerts; i++) {
         const struct alert *a = router_get_alert(e->r, ch->alerts[i]);
 
-        if ((a != NULL ? storage_put_alert(e->st, a, err)
+        if ((a != NULL ? put_alert_joined(e, a, by_fp, nm, ch->members, done, err)
                        : storage_delete_alert(e->st, ch->alerts[i], err)) < 0)
-            return -1;
+            goto out;
     }
+    for (size_t i = 0; i < nm; i++) {
+        const struct router_member_change *m = &ch->members[i];
+
+        if (done[i])
+            continue;
+        if ((router_group_has_alert(e->r, m->group_key, m->fingerprint)
+                 ? storage_put_member(e->st, m->group_key, m->fingerprint, err)
+                 : storage_delete_member(e->st, m->group_key, m->fingerprint, err)) < 0)
+            goto out;
+    }
+    rc = persist_rest(e, ch, err);
+out:
+    free(by_fp);
+    free(done);
+    return rc;
+}
+
+/* Everything but alerts and memberships. */
+static int persist_rest(struct engine *e, const struct router_changes *ch, struct error *err)
+{
     for (size_t i = 0; i < ch->n_silences; i++) {
         const struct silence *s = router_get_silence(e->r, ch->silences[i]);
 
@@ -416,8 +492,9 @@ static int persist_changes(struct engine *e, struct error *err)
     }
     for (size_t i = 0; i < ch->n_groups; i++) {
         struct group_view gv;
-        /* The head only: members are written one row each below, so a batch
-         * costs what it changed, not the size of the groups it touched. */
+        /* The head only: memberships were written with the alerts (see
+         * persist_changes), so a batch costs what it changed, not the size of
+         * the groups it touched. */
         int found = router_get_group_head(e->r, ch->groups[i], &gv);
         int rc;
 
@@ -425,18 +502,11 @@ static int persist_changes(struct engine *e, struct error *err)
             group_view_release(&gv);
             return error_set(err, "out of memory");
         }
+        /* A dropped group's members were listed as leaving, one delete each. */
         rc = found ? storage_put_group_head(e->st, &gv, err)
-                   : storage_delete_group(e->st, ch->groups[i], err);
+                   : storage_delete_group_head(e->st, ch->groups[i], err);
         group_view_release(&gv);
         if (rc < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < ch->n_members; i++) {
-        const struct router_member_change *m = &ch->members[i];
-
-        if ((router_group_has_alert(e->r, m->group_key, m->fingerprint)
-                 ? storage_put_member(e->st, m->group_key, m->fingerprint, err)
-                 : storage_delete_member(e->st, m->group_key, m->fingerprint, err)) < 0)
             return -1;
     }
     for (size_t i = 0; i < ch->n_nflog; i++) {
@@ -657,7 +727,8 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
         const struct config *c = e->cfg;
         int64_t ret = c->retention.silences > 0 ? c->retention.silences : DEFAULT_SIL_RETAIN;
 
-        if (storage_gc(e->st, now, ret, &err) < 0)
+        if (storage_gc(e->st, now, ret, &err) < 0 ||
+            audit_gc(e->st, now, c->retention.audit, &err) < 0) /* faults: audit retention */
             goto failed;
         e->next_gc = now + STORAGE_GC_EVERY;
     }

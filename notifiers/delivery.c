@@ -334,6 +334,22 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
         line[n - 12] = '\0';
         it->retry_after_ms = delivery_parse_retry_after(line, clock_now_ms());
     }
+    /* SMTP (a pingpong protocol): libcurl hands every server reply line to the header
+     * callback. Keep the last one ("535 5.7.8 Authentication credentials invalid") for
+     * the error a refused email fails with. */
+    if (n >= 4 && buf[0] >= '2' && buf[0] <= '5' && buf[1] >= '0' && buf[1] <= '9' &&
+        buf[2] >= '0' && buf[2] <= '9' && (buf[3] == ' ' || buf[3] == '-' || buf[3] == '\r')) {
+        size_t k = n < sizeof(it->reply) ? n : sizeof(it->reply) - 1;
+
+        memcpy(it->reply, buf, k);
+        while (k > 0 && (it->reply[k - 1] == '\n' || it->reply[k - 1] == '\r'))
+            k--;
+        it->reply[k] = '\0';
+        for (size_t i = 0; i < k; i++) {
+            if ((unsigned char)it->reply[i] < 0x20 || (unsigned char)it->reply[i] > 0x7e)
+                it->reply[i] = '?';
+        }
+    }
     return n;
 }
 
@@ -422,6 +438,7 @@ static void start(struct delivery *d, struct delivery_item *it)
     it->resp_len = 0;
     it->retry_after_ms = -1;
     it->errbuf[0] = '\0';
+    it->reply[0] = '\0';
     if (rq->setup != NULL) {
         /* An integration's own transfer (SMTP, one SMS per number): notifier.h. */
         struct error err = {{0}};
@@ -521,6 +538,19 @@ static void observe_latency(struct delivery_item *it)
         metrics_observe(MET_NOTIFY_LATENCY, it->integration, NULL, (double)us / 1e6);
 }
 
+/* An SMTP failure that retrying cannot fix: a 5xx reply (authentication
+ * credentials refused, sender or recipient rejected, message refused), or an
+ * authentication libcurl could not even try (no mechanism in common). A 4xx
+ * reply (454 temporary authentication failure, 421, 451) and connection errors
+ * (status 0) are retried; libcurl reports a refused AUTH as CURLE_LOGIN_DENIED
+ * whatever the code, hence the status check. */
+TESTABLE bool delivery_smtp_permanent(int res, long status)
+{
+    if (status >= 500 && status < 600)
+        return true;
+    return res == (int)CURLE_LOGIN_DENIED && !(status >= 400 && status < 500);
+}
+
 /* Classifies a finished transfer. */
 static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
 {
@@ -536,10 +566,19 @@ static void done(struct delivery *d, struct delivery_item *it, CURLcode res)
     end_transfer(d, it);
     if (res != CURLE_OK) {
         snprintf(why, sizeof(why), "%s", it->errbuf[0] ? it->errbuf : curl_easy_strerror(res));
-        if (it->superseded)
+        if (it->superseded) {
             finish(d, it, false, "superseded by a newer notification");
-        else
+        } else if (smtp && delivery_smtp_permanent((int)res, status)) {
+            snprintf(why, sizeof(why),
+                     "receiver %.100s: the SMTP server refused the email permanently, not "
+                     "retried (%.120s; server replied: %.200s)",
+                     it->receiver != NULL ? it->receiver : "?",
+                     it->errbuf[0] ? it->errbuf : curl_easy_strerror(res),
+                     it->reply[0] ? it->reply : "nothing");
+            finish(d, it, false, why);
+        } else {
             schedule_retry(d, it, why);
+        }
         return;
     }
     if ((status >= 200 && status < 300) || smtp) {

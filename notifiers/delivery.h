@@ -71,6 +71,7 @@ struct delivery_item {
     size_t resp_len;
     int64_t retry_after_ms;
     char errbuf[256];
+    char reply[256]; /* the server's last reply line of an SMTP transfer ("535 5.7.8 ...") */
 };
 
 struct delivery_callbacks {
@@ -112,6 +113,9 @@ void delivery_get_stats(struct delivery *d, struct delivery_stats *out);
 int64_t delivery_backoff(int n, double r, int64_t base, int64_t max);
 /* Retry-After header value -> ms (now = wall ms), -1 when unparsable. */
 int64_t delivery_parse_retry_after(const char *v, int64_t now);
+/* True when an SMTP transfer that ended with CURLcode res after the server's reply
+ * code status (0 = none) failed for good: 5xx, or a refused login that is not 4xx. */
+bool delivery_smtp_permanent(int res, long status);
 #endif
 
 #endif

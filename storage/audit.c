@@ -2,7 +2,9 @@
  * audit.c - the audit table and online backups on a connection of our own.
  *
  * Invariant: st->db is only used with st->mu held. The table is created by
- * storage's migrations; this file never changes the schema.
+ * storage's migrations; this file never changes the schema. Retention
+ * (audit_gc, retention.audit in the config) deletes old records on the engine's
+ * connection from the engine's hourly GC, so it commits with the other GC.
  */
 #include "storage/audit.h"
 
@@ -188,5 +190,28 @@ out:
     }
     sqlite3_close(dst);
     pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int audit_gc(struct storage *st, int64_t now, int64_t retention, struct error *err)
+{
+    sqlite3 *db = storage_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (retention <= 0)
+        return 0;
+    if (sqlite3_prepare_v2(db, "DELETE FROM audit WHERE at < ?", -1, &s, NULL) != SQLITE_OK) {
+        error_set(err, "audit retention: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, now > INT64_MIN + retention ? now - retention : INT64_MIN);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        error_set(err, "audit retention: delete: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = sqlite3_changes(db);
+out:
+    sqlite3_finalize(s);
     return rc;
 }

@@ -42,6 +42,13 @@ int audit_record(struct audit *a, int64_t at, const char *who, const char *actio
 json_t *audit_query(struct audit *a, int64_t since_ms, const char *who, size_t limit,
                     struct error *err);
 
+/* Retention: deletes the records older than now - retention (ms; <= 0 keeps all)
+ * on the engine's own connection, inside the transaction the engine's periodic
+ * GC has open (engine thread only; the audit connection is not used). Returns
+ * the number of records deleted, or -1 with err. */
+struct storage;
+int audit_gc(struct storage *st, int64_t now, int64_t retention, struct error *err);
+
 /* Writes a consistent copy of the whole database to the file `path` (created or
  * replaced) with the online backup API. Returns 0, or -1 with err. */
 int audit_backup_to(struct audit *a, const char *path, struct error *err);

@@ -112,6 +112,30 @@ static const char *const migrations[] = {
     "  target TEXT NOT NULL DEFAULT '',"
     "  details TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS audit_at ON audit(at);",
+    /* 4 -> 5: alerts stored in insertion order (rowid id) with the 64-bit
+     * fingerprint as an INTEGER under a unique index, and the alert's group
+     * memberships as a JSON list of group keys in its own row instead of one
+     * group_alerts row each. A batch of new alerts then appends rows to the
+     * end of the table and adds one small integer to one index, instead of
+     * inserting at random places in two text-keyed B-trees (which dirtied a
+     * page per alert and wrote about 4 KiB of WAL for each). amr_fp() is the
+     * hex parser storage_open registers; the temporary index makes the
+     * membership lookup linear. */
+    "CREATE TABLE alerts5 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fp INTEGER NOT NULL UNIQUE,"
+    "  ends_at INTEGER NOT NULL,"
+    "  groups TEXT NOT NULL DEFAULT '[]',"
+    "  data TEXT NOT NULL);"
+    "CREATE INDEX group_alerts_by_fp ON group_alerts(fingerprint);"
+    "INSERT OR REPLACE INTO alerts5(fp, ends_at, groups, data)"
+    "  SELECT amr_fp(a.fingerprint), a.ends_at,"
+    "    (SELECT json_group_array(m.group_key) FROM group_alerts AS m"
+    "      WHERE m.fingerprint = a.fingerprint),"
+    "    a.data FROM alerts AS a WHERE amr_fp(a.fingerprint) IS NOT NULL ORDER BY a.rowid;"
+    "DROP TABLE group_alerts;"
+    "DROP TABLE alerts;"
+    "ALTER TABLE alerts5 RENAME TO alerts;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -147,6 +171,7 @@ enum stmt {
     ST_DEL_MEMBER,
     ST_DEL_MEMBERS,
     ST_LOAD_MEMBERS,
+    ST_NEW_ALERT_IN,
     ST__COUNT
 };
 
@@ -154,9 +179,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* An upsert, not INSERT OR REPLACE: the row keeps its place and its
+     * memberships (the groups column belongs to the member statements). */
     [ST_PUT_ALERT] =
-        "INSERT OR REPLACE INTO alerts(fingerprint, ends_at, data) VALUES (?1, ?2, ?3)",
-    [ST_DEL_ALERT] = "DELETE FROM alerts WHERE fingerprint = ?1",
+        "INSERT INTO alerts(fp, ends_at, data) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(fp) DO UPDATE SET ends_at = excluded.ends_at, data = excluded.data",
+    [ST_DEL_ALERT] = "DELETE FROM alerts WHERE fp = ?1",
+    /* A new alert with its one membership in one statement; nothing when the
+     * alert is already stored (storage_put_alert_in then takes the long way). */
+    [ST_NEW_ALERT_IN] = "INSERT INTO alerts(fp, ends_at, groups, data) "
+                        "VALUES (?1, ?2, json_array(?3), ?4) ON CONFLICT(fp) DO NOTHING",
     [ST_PUT_SILENCE] = "INSERT OR REPLACE INTO silences(id, ends_at, data) VALUES (?1, ?2, ?3)",
     [ST_DEL_SILENCE] = "DELETE FROM silences WHERE id = ?1",
     [ST_PUT_GROUP] = "INSERT OR REPLACE INTO aggr_groups(key, route_id, labels, next_flush, "
@@ -173,20 +205,39 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [ST_GC_NFLOG] = "DELETE FROM nflog WHERE expires_at > 0 AND expires_at <= ?1",
     [ST_GC_SILENCES] = "DELETE FROM silences WHERE ends_at + ?2 <= ?1",
-    [ST_LOAD_ALERTS] = "SELECT fingerprint, data FROM alerts",
+    [ST_LOAD_ALERTS] = "SELECT fp, data FROM alerts",
     [ST_LOAD_SILENCES] = "SELECT id, data FROM silences",
     [ST_LOAD_NFLOG] = "SELECT key, data FROM nflog",
     [ST_LOAD_GROUPS] = "SELECT key, route_id, labels, next_flush, has_flushed, incident_id, alerts "
-                       "FROM aggr_groups",
+                       "FROM aggr_groups ORDER BY key",
     [ST_LOAD_JOBS] = "SELECT id, state, attempts, next_attempt_at, job FROM outbox ORDER BY id",
     [ST_PUT_INCIDENT] = "INSERT OR REPLACE INTO incidents(id, state, group_key, resolved_at, data) "
                         "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_DEL_INCIDENT] = "DELETE FROM incidents WHERE id = ?1",
     [ST_LOAD_INCIDENTS] = "SELECT id, data FROM incidents ORDER BY id",
-    [ST_PUT_MEMBER] = "INSERT OR IGNORE INTO group_alerts(group_key, fingerprint) VALUES (?1, ?2)",
-    [ST_DEL_MEMBER] = "DELETE FROM group_alerts WHERE group_key = ?1 AND fingerprint = ?2",
-    [ST_DEL_MEMBERS] = "DELETE FROM group_alerts WHERE group_key = ?1",
-    [ST_LOAD_MEMBERS] = "SELECT fingerprint FROM group_alerts WHERE group_key = ?1",
+    /* Memberships live in the alert's row (schema 5): a JSON list of group
+     * keys, each at most once. The row of a new alert is still hot in the page
+     * cache when its membership is added, so this costs no extra page. */
+    [ST_PUT_MEMBER] = "UPDATE alerts SET groups = CASE WHEN groups = '[]' THEN json_array(?1) "
+                      "ELSE json_insert(groups, '$[#]', ?1) END "
+                      "WHERE fp = ?2 AND (groups = '[]' OR (json_valid(groups) AND NOT EXISTS "
+                      "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)))",
+    [ST_DEL_MEMBER] = "UPDATE alerts SET groups = (SELECT json_group_array(value) FROM "
+                      "json_each(alerts.groups) WHERE value <> ?1) "
+                      "WHERE fp = ?2 AND json_valid(groups) AND EXISTS "
+                      "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)",
+    /* Every member of one group: a scan of the table (instr() skips the
+     * parsing of rows that cannot hold the key); the engine does not need it,
+     * the router lists a dropped group's members one by one. */
+    [ST_DEL_MEMBERS] = "UPDATE alerts SET groups = (SELECT json_group_array(value) FROM "
+                       "json_each(alerts.groups) WHERE value <> ?1) "
+                       "WHERE instr(groups, json_quote(?1)) > 0 AND json_valid(groups) AND EXISTS "
+                       "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)",
+    /* All memberships sorted by group key, merged with the groups (also sorted
+     * by key) at load. */
+    [ST_LOAD_MEMBERS] = "SELECT j.value, a.fp FROM alerts AS a, json_each(a.groups) AS j "
+                        "WHERE a.groups <> '[]' AND json_valid(a.groups) AND j.type = 'text' "
+                        "ORDER BY 1",
 };
 
 struct storage {
@@ -194,6 +245,7 @@ struct storage {
     char *dir;
     int lock_fd;
     bool in_txn;
+    int members_state; /* the member cursor during a load: see load_members */
     sqlite3_stmt *stmt[ST__COUNT];
 };
 
@@ -262,6 +314,22 @@ static int user_version(struct storage *st)
         v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     return v;
+}
+
+/* amr_fp(text): the fingerprint a 16-digit hex string names, as the signed
+ * 64-bit integer schema 5 stores; NULL for anything else. Used by the 4 -> 5
+ * migration. */
+static void sql_amr_fp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *t = sqlite3_value_text(argv[0]);
+    uint64_t fp;
+
+    (void)argc;
+    if (t == NULL || fingerprint_parse((const char *)t, &fp) < 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_int64(ctx, (int64_t)fp);
 }
 
 /* Applies every step after the file's version, each in its own transaction. */
@@ -334,6 +402,11 @@ struct storage *storage_open(const char *dir, const struct storage_opts *opts, s
              opts != NULL && opts->sync_full ? "FULL" : "NORMAL");
     if (exec_sql(st, pragmas, err) < 0)
         goto fail;
+    if (sqlite3_create_function(st->db, "amr_fp", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                sql_amr_fp, NULL, NULL) != SQLITE_OK) {
+        db_error(st, err, "registering amr_fp");
+        goto fail;
+    }
     if (migrate(st, err) < 0)
         goto fail;
     for (int i = 0; i < ST__COUNT; i++) {
@@ -437,21 +510,42 @@ void storage_rollback(struct storage *st)
 int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_PUT_ALERT];
-    char hex[FINGERPRINT_STRLEN];
 
-    fingerprint_format(a->fingerprint, hex);
-    if (bind_text(s, 1, hex) < 0 || sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+    if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
         bind_owned(s, 3, codec_encode_alert(a)) < 0)
         return bind_fail(st, ST_PUT_ALERT, err);
     return run(st, ST_PUT_ALERT, err);
 }
 
+int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
+                         size_t n, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_NEW_ALERT_IN];
+
+    if (n == 1) {
+        if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+            bind_text(s, 3, group_keys[0]) < 0 || bind_owned(s, 4, codec_encode_alert(a)) < 0)
+            return bind_fail(st, ST_NEW_ALERT_IN, err);
+        if (run(st, ST_NEW_ALERT_IN, err) < 0)
+            return -1;
+        if (sqlite3_changes(st->db) == 1)
+            return 0;
+    }
+    /* Stored already, or not exactly one group: the alert, then each membership. */
+    if (storage_put_alert(st, a, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (storage_put_member(st, group_keys[i], a->fingerprint, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)
 {
-    char hex[FINGERPRINT_STRLEN];
-
-    fingerprint_format(fingerprint, hex);
-    if (bind_text(st->stmt[ST_DEL_ALERT], 1, hex) < 0)
+    if (sqlite3_bind_int64(st->stmt[ST_DEL_ALERT], 1, (int64_t)fingerprint) != SQLITE_OK)
         return bind_fail(st, ST_DEL_ALERT, err);
     return run(st, ST_DEL_ALERT, err);
 }
@@ -496,10 +590,8 @@ int storage_put_group_head(struct storage *st, const struct group_view *g, struc
 static int member_stmt(struct storage *st, enum stmt which, const char *key, uint64_t fp,
                        struct error *err)
 {
-    char hex[FINGERPRINT_STRLEN];
-
-    fingerprint_format(fp, hex);
-    if (bind_text(st->stmt[which], 1, key) < 0 || bind_text(st->stmt[which], 2, hex) < 0)
+    if (bind_text(st->stmt[which], 1, key) < 0 ||
+        sqlite3_bind_int64(st->stmt[which], 2, (int64_t)fp) != SQLITE_OK)
         return bind_fail(st, which, err);
     return run(st, which, err);
 }
@@ -532,11 +624,16 @@ int storage_put_group(struct storage *st, const struct group_view *g, struct err
     return 0;
 }
 
-int storage_delete_group(struct storage *st, const char *key, struct error *err)
+int storage_delete_group_head(struct storage *st, const char *key, struct error *err)
 {
     if (bind_text(st->stmt[ST_DEL_GROUP], 1, key) < 0)
         return bind_fail(st, ST_DEL_GROUP, err);
-    if (run(st, ST_DEL_GROUP, err) < 0)
+    return run(st, ST_DEL_GROUP, err);
+}
+
+int storage_delete_group(struct storage *st, const char *key, struct error *err)
+{
+    if (storage_delete_group_head(st, key, err) < 0)
         return -1;
     return delete_members(st, key, err);
 }
@@ -658,6 +755,11 @@ int storage_meta_put(struct storage *st, const char *key, const void *val, size_
     return run(st, ST_META_PUT, err);
 }
 
+struct sqlite3 *storage_db(struct storage *st)
+{
+    return st->db;
+}
+
 int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err)
 {
     int n = 0;
@@ -727,7 +829,10 @@ static int load_alert(struct storage *st, sqlite3_stmt *s, const struct storage_
     (void)st;
     alert_init(&a);
     if (codec_decode_alert(col_text(s, 1), &a, &why) < 0) {
-        skip_row("alerts", col_text(s, 0), &why);
+        char hex[FINGERPRINT_STRLEN];
+
+        fingerprint_format((uint64_t)sqlite3_column_int64(s, 0), hex);
+        skip_row("alerts", hex, &why);
         return 0;
     }
     if (ld->alert == NULL) {
@@ -775,50 +880,52 @@ static int load_nflog(struct storage *st, sqlite3_stmt *s, const struct storage_
     return ld->nflog(ctx, &e, err) != 0 ? -1 : 0;
 }
 
-/* Appends the group's rows of group_alerts to *fps (which holds the legacy
- * JSON list, empty since schema version 3). A fingerprint that does not parse
- * is skipped with a warning. */
+/* Appends to *fps (which holds the legacy JSON list, empty since schema
+ * version 3) the memberships of group `key`. The member cursor
+ * (ST_LOAD_MEMBERS, sorted by group key) is shared by all the groups, which
+ * come in the same order: rows of keys before `key` belong to no stored group
+ * and are passed over. st->members_state: 0 = not started, 1 = on a row,
+ * 2 = done. */
 static int load_members(struct storage *st, const char *key, uint64_t **fps, size_t *n,
                         struct error *err)
 {
     sqlite3_stmt *m = st->stmt[ST_LOAD_MEMBERS];
     size_t cap = *n;
-    int rc = 0, step;
 
-    if (bind_text(m, 1, key) < 0)
-        return bind_fail(st, ST_LOAD_MEMBERS, err);
     for (;;) {
-        struct error why = {{0}};
-        uint64_t fp;
+        int c;
 
-        step = sqlite3_step(m);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = db_error(st, err, stmt_sql[ST_LOAD_MEMBERS]);
-            break;
+        if (st->members_state == 0 || st->members_state == 3) {
+            int step = sqlite3_step(m);
+
+            if (step == SQLITE_DONE) {
+                st->members_state = 2;
+            } else if (step != SQLITE_ROW) {
+                st->members_state = 2;
+                return db_error(st, err, stmt_sql[ST_LOAD_MEMBERS]);
+            } else {
+                st->members_state = 1;
+            }
         }
-        if (fingerprint_parse(col_text(m, 0), &fp) < 0) {
-            error_set(&why, "bad fingerprint \"%s\"", col_text(m, 0));
-            skip_row("group_alerts", key, &why);
+        if (st->members_state == 2)
+            return 0;
+        c = strcmp(col_text(m, 0), key);
+        if (c > 0)
+            return 0;
+        st->members_state = 3; /* this row is used up: step on the next call */
+        if (c < 0)
             continue;
-        }
         if (*n == cap) {
             size_t nc = cap > 0 ? cap * 2 : 16;
             uint64_t *v = realloc(*fps, nc * sizeof(*v));
 
-            if (v == NULL) {
-                rc = error_set(err, "out of memory");
-                break;
-            }
+            if (v == NULL)
+                return error_set(err, "out of memory");
             *fps = v;
             cap = nc;
         }
-        (*fps)[(*n)++] = fp;
+        (*fps)[(*n)++] = (uint64_t)sqlite3_column_int64(m, 1);
     }
-    sqlite3_reset(m);
-    sqlite3_clear_bindings(m);
-    return rc;
 }
 
 static int load_group(struct storage *st, sqlite3_stmt *s, const struct storage_loader *ld,
@@ -906,13 +1013,26 @@ static int load_incident(struct storage *st, sqlite3_stmt *s, const struct stora
     return ld->incident(ctx, inc, err) != 0 ? -1 : 0;
 }
 
+/* The groups with their members: two cursors in group key order, merged. */
+static int load_groups(struct storage *st, const struct storage_loader *ld, void *ctx,
+                       struct error *err)
+{
+    int rc;
+
+    st->members_state = 0;
+    rc = load_rows(st, ST_LOAD_GROUPS, load_group, ld, ctx, err);
+    sqlite3_reset(st->stmt[ST_LOAD_MEMBERS]);
+    st->members_state = 0;
+    return rc;
+}
+
 int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err)
 {
     if (load_rows(st, ST_LOAD_INCIDENTS, load_incident, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_SILENCES, load_silence, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_NFLOG, load_nflog, ld, ctx, err) < 0 ||
-        load_rows(st, ST_LOAD_GROUPS, load_group, ld, ctx, err) < 0 ||
+        load_groups(st, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_JOBS, load_job, ld, ctx, err) < 0)
         return -1;
     return 0;

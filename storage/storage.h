@@ -15,11 +15,12 @@
  * second process gets an error naming the path and that pid.
  *
  * What is stored (one row each, values encoded by storage/codec.h):
- *   alerts      fingerprint -> alert
+ *   alerts      fingerprint (INTEGER, the 64 bits as signed) -> alert, and the
+ *               keys of the groups the alert is a member of (a JSON list);
+ *               rows in insertion order (schema 5), so new alerts append
  *   silences    id -> silence
  *   aggr_groups group key -> route id, group labels, timer (its `alerts` column
  *               is '[]' since schema 3 and only read for older files)
- *   group_alerts (group key, alert fingerprint), one row per member
  *   nflog       notification log entry key -> entry
  *   outbox      notification job id -> job, delivery state, attempts, next try
  *   meta        key -> value (secrets such as the ack HMAC key, the incident counter)
@@ -75,6 +76,11 @@ void storage_rollback(struct storage *st);
 /* --- writes (each replaces the row with the same key) --- */
 
 int storage_put_alert(struct storage *st, const struct alert *a, struct error *err);
+/* storage_put_alert, then storage_put_member(key, a->fingerprint) for each of the
+ * n group keys, in one statement for the common case of a new alert joining one
+ * group (the ingest path). */
+int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
+                         size_t n, struct error *err);
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err);
 int storage_put_silence(struct storage *st, const struct silence *s, struct error *err);
 int storage_delete_silence(struct storage *st, const char *id, struct error *err);
@@ -85,12 +91,18 @@ int storage_put_group(struct storage *st, const struct group_view *g, struct err
  * g->alerts) are left alone. */
 int storage_put_group_head(struct storage *st, const struct group_view *g, struct error *err);
 /* Records that alert fp is (put) or is no longer (delete) a member of the
- * group; both are no-ops when already so. */
+ * group; both are no-ops when already so. A membership is stored with its
+ * alert's row (schema 5): put the alert first; a membership of an alert that
+ * is not stored is not kept (a load would drop it anyway), and deleting the
+ * alert deletes its memberships. */
 int storage_put_member(struct storage *st, const char *group_key, uint64_t fp, struct error *err);
 int storage_delete_member(struct storage *st, const char *group_key, uint64_t fp,
                           struct error *err);
-/* Deletes the group's row and all its member rows. */
+/* Deletes the group's row and all its memberships (a scan of every alert row). */
 int storage_delete_group(struct storage *st, const char *key, struct error *err);
+/* Deletes the group's row only, in constant time: for a caller that deletes
+ * the memberships itself (the engine: the router's change log lists them). */
+int storage_delete_group_head(struct storage *st, const char *key, struct error *err);
 int storage_put_nflog(struct storage *st, const struct nflog_entry *e, struct error *err);
 int storage_delete_nflog(struct storage *st, const char *key, struct error *err);
 
@@ -127,6 +139,10 @@ int storage_meta_put(struct storage *st, const char *key, const void *val, size_
 /* Deletes nflog rows expired at now and silences whose ends_at + silence_retention
  * is past. Returns the number of rows deleted, or -1. */
 int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struct error *err);
+
+/* The SQLite connection, borrowed, for retention code of tables kept by other modules
+ * (audit_gc in storage/audit.h runs in the engine's GC transaction). Engine thread only. */
+struct sqlite3 *storage_db(struct storage *st);
 
 /* --- load at start-up --- */
 

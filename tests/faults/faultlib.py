@@ -39,8 +39,10 @@ def proc_stats(pid):
 class FlakyReceiver:
     """A minimal HTTP/1.1 receiver on 127.0.0.1 whose behaviour is switchable.
 
-    Every complete request (method, path, body, parsed JSON) answered in mode
-    "ok" or "slow" is recorded in .requests; requests met in "garbage" mode are
+    Every complete request (method, path, body, parsed JSON, time.monotonic() as
+    "time" and time.time() as "wall") answered in mode "ok" or "slow" is
+    recorded in .requests; the path is the URL's, so one receiver can stand for
+    several (http://127.0.0.1:PORT/a, .../b); requests met in "garbage" mode are
     counted in .garbage_answers only, since the sender cannot have seen them
     delivered."""
 
@@ -136,7 +138,8 @@ class FlakyReceiver:
                     doc = None
                 with self._lock:
                     self.requests.append({"method": method, "path": path, "json": doc,
-                                          "time": time.monotonic(), "mode": mode})
+                                          "time": time.monotonic(), "wall": time.time(),
+                                          "mode": mode})
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
                              b"Content-Type: text/plain\r\n\r\nok")
         except (OSError, ValueError):

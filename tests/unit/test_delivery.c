@@ -15,6 +15,7 @@
 #include "router/router.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -342,6 +343,22 @@ static void test_backoff_and_retry_after(void **state)
     assert_int_equal(delivery_parse_retry_after("Thu, 01 Jan 1970 00:00:20 GMT", 30000), 0);
 }
 
+/* SMTP: 5xx replies and refused logins fail for good; 4xx and no reply are retried. */
+static void test_smtp_permanent(void **state)
+{
+    (void)state;
+    assert_true(delivery_smtp_permanent(CURLE_LOGIN_DENIED, 535)); /* credentials invalid */
+    assert_true(delivery_smtp_permanent(CURLE_LOGIN_DENIED, 0));   /* no mechanism in common */
+    assert_true(delivery_smtp_permanent(CURLE_SEND_ERROR, 550));   /* recipient rejected */
+    assert_true(delivery_smtp_permanent(CURLE_SEND_ERROR, 554));
+    assert_false(delivery_smtp_permanent(CURLE_LOGIN_DENIED, 454)); /* temporary auth failure */
+    assert_false(delivery_smtp_permanent(CURLE_SEND_ERROR, 421));
+    assert_false(delivery_smtp_permanent(CURLE_SEND_ERROR, 451));
+    assert_false(delivery_smtp_permanent(CURLE_COULDNT_CONNECT, 0));
+    assert_false(delivery_smtp_permanent(CURLE_OPERATION_TIMEDOUT, 0));
+    assert_false(delivery_smtp_permanent(CURLE_RECV_ERROR, 250));
+}
+
 static void test_webhook_build(void **state)
 {
     struct error err = {{0}};
@@ -411,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_refused_is_retried_and_superseded),
         cmocka_unit_test(test_build_error_fails),
         cmocka_unit_test(test_backoff_and_retry_after),
+        cmocka_unit_test(test_smtp_permanent),
         cmocka_unit_test(test_webhook_build),
     };
 

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/labels.h"
 #include "router/router.h"
+#include "storage/codec.h"
 #include "storage/storage.h"
 
 #include <setjmp.h>
@@ -45,33 +46,8 @@ static const char *cfg_by_instance = "route:\n"
                                      "    webhook_configs:\n"
                                      "      - url: http://127.0.0.1:1/\n";
 
-static char *mk_tmpdir(void)
-{
-    char tmpl[] = "/tmp/amr-test-members-XXXXXX";
-    char *d = mkdtemp(tmpl);
-
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_tmpdir(char *dir)
-{
-    char cmd[512];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
-static struct storage *open_ok(const char *dir)
-{
-    struct error err = {{0}};
-    struct storage *st = storage_open(dir, NULL, &err);
-
-    if (st == NULL)
-        fail_msg("storage_open: %s", err.msg);
-    return st;
-}
+/* mk_tmpdir, rm_tmpdir, open_ok */
+#include "tests/unit/test_storage_fixture.h"
 
 /* What storage_load hands the group callback, for one group. */
 struct got {
@@ -131,7 +107,25 @@ static void head_view(struct group_view *gv, const struct labels *ls)
     gv->next_flush = T0;
 }
 
-/* Members come and go one row each; the head leaves them alone; deleting the
+/* Stores an alert row with that fingerprint: since schema 5 a membership is
+ * kept in its alert's row, so the alert is stored first (as the engine does). */
+static void put_alert_fp(struct storage *st, uint64_t fp)
+{
+    struct error err = {{0}};
+    struct alert a;
+
+    alert_init(&a);
+    assert_int_equal(labels_set(&a.labels, "alertname", "A"), 0);
+    a.starts_at = T0;
+    a.ends_at = T0 + HOUR;
+    a.updated_at = T0;
+    a.fingerprint = fp;
+    if (storage_put_alert(st, &a, &err) < 0)
+        fail_msg("storage_put_alert: %s", err.msg);
+    alert_release(&a);
+}
+
+/* Members come and go one at a time; the head leaves them alone; deleting the
  * group takes them. */
 static void test_member_rows(void **state)
 {
@@ -146,6 +140,11 @@ static void test_member_rows(void **state)
     assert_int_equal(labels_set(&ls, "alertname", "A"), 0);
     head_view(&gv, &ls);
     assert_int_equal(storage_begin(st, &err), 0);
+    put_alert_fp(st, 0x1111);
+    put_alert_fp(st, 0x2222);
+    put_alert_fp(st, 0x3333);
+    put_alert_fp(st, 0x4444);
+    put_alert_fp(st, 0x5555);
     assert_int_equal(storage_put_group_head(st, &gv, &err), 0);
     assert_int_equal(storage_put_member(st, gv.key, 0x1111, &err), 0);
     assert_int_equal(storage_put_member(st, gv.key, 0x2222, &err), 0);
@@ -230,7 +229,9 @@ static void test_migration_from_json_lists(void **state)
     assert_int_equal(storage_test_exec(dir,
                                        "INSERT INTO aggr_groups VALUES ('{}:{alertname=\"A\"}', "
                                        "'r', '{\"alertname\":\"A\"}', 1, 0, 0, "
-                                       "'[\"00000000000000aa\",\"00000000000000bb\"]');",
+                                       "'[\"00000000000000aa\",\"00000000000000bb\"]');"
+                                       "INSERT INTO alerts VALUES ('00000000000000aa', 0, '{}');"
+                                       "INSERT INTO alerts VALUES ('00000000000000bb', 0, '{}');",
                                        &err),
                      0);
     st = open_ok(dir);
@@ -257,6 +258,211 @@ static void mk_alert(struct alert *a, const char *name, const char *inst)
     a->ends_at = T0 + HOUR;
     a->updated_at = T0;
     alert_update_fingerprint(a);
+}
+
+/* What storage_load hands over, all groups and alerts. */
+struct got_all {
+    size_t n_alerts;
+    uint64_t alert_fps[8];
+    size_t n_groups;
+    char keys[4][64];
+    uint64_t fps[4][8];
+    size_t n_fps[4];
+};
+
+static int ga_alert(void *ctx, struct alert *a, struct error *err)
+{
+    struct got_all *g = ctx;
+
+    (void)err;
+    assert_true(g->n_alerts < 8);
+    g->alert_fps[g->n_alerts++] = a->fingerprint;
+    alert_release(a);
+    return 0;
+}
+
+static int ga_group(void *ctx, const char *key, const char *route_id, const struct labels *labels,
+                    int64_t next_flush, bool has_flushed, uint64_t incident_id, const uint64_t *fps,
+                    size_t n_fps, struct error *err)
+{
+    struct got_all *g = ctx;
+
+    (void)route_id;
+    (void)labels;
+    (void)next_flush;
+    (void)has_flushed;
+    (void)incident_id;
+    (void)err;
+    assert_true(g->n_groups < 4 && n_fps <= 8);
+    snprintf(g->keys[g->n_groups], sizeof(g->keys[0]), "%s", key);
+    if (n_fps > 0)
+        memcpy(g->fps[g->n_groups], fps, n_fps * sizeof(*fps));
+    g->n_fps[g->n_groups++] = n_fps;
+    return 0;
+}
+
+static void load_all(struct storage *st, struct got_all *g)
+{
+    struct storage_loader ld;
+    struct error err = {{0}};
+
+    memset(&ld, 0, sizeof(ld));
+    memset(g, 0, sizeof(*g));
+    ld.alert = ga_alert;
+    ld.group = ga_group;
+    if (storage_load(st, &ld, g, &err) < 0)
+        fail_msg("storage_load: %s", err.msg);
+}
+
+static bool fps_have(const uint64_t *v, size_t n, uint64_t fp)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == fp)
+            return true;
+    }
+    return false;
+}
+
+/* The group_alerts table and the audit log of schema steps 3 and 4 as released. */
+static const char *v4_steps =
+    "CREATE TABLE group_alerts (group_key TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  PRIMARY KEY (group_key, fingerprint)) WITHOUT ROWID;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL, action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_at ON audit(at);"
+    "PRAGMA user_version = 4;";
+
+/* A version-4 file (text fingerprints, one group_alerts row per member) opens
+ * as version 5: every alert is there under its integer fingerprint (one whose
+ * fingerprint is not hex cannot have been written by amrouter and is left
+ * out), memberships move into the alerts' rows (a membership of an alert that
+ * is not stored goes: a load always dropped it), and the moved memberships
+ * behave like new ones. */
+static void test_migration_from_v4(void **state)
+{
+    char *dir = mk_tmpdir();
+    struct storage *st;
+    struct error err = {{0}};
+    struct alert a[3];
+    struct got_all g;
+    char sql[4096];
+    char hex[3][FINGERPRINT_STRLEN];
+    char *enc[3];
+    const char *g1 = "{}:{alertname=\"A\"}", *g2 = "{}/{}:{alertname=\"A\"}";
+
+    (void)state;
+    mk_alert(&a[0], "A", "i1");
+    mk_alert(&a[1], "A", "i2");
+    mk_alert(&a[2], "B", "i3");
+    for (size_t i = 0; i < 3; i++) {
+        fingerprint_format(a[i].fingerprint, hex[i]);
+        enc[i] = codec_encode_alert(&a[i]);
+        assert_non_null(enc[i]);
+        assert_null(strchr(enc[i], '\''));
+    }
+    if (storage_test_exec(dir, v2_schema, &err) < 0 || storage_test_exec(dir, v4_steps, &err) < 0)
+        fail_msg("v4 schema: %s", err.msg);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO alerts VALUES ('%s', 1, '%s'), ('%s', 2, '%s'), ('%s', 3, '%s'),"
+             "  ('not-hex', 4, '{}');"
+             "INSERT INTO aggr_groups VALUES ('%s', 'r', '{\"alertname\":\"A\"}', 1, 0, 0, '[]'),"
+             "  ('%s', 'r2', '{\"alertname\":\"A\"}', 1, 0, 0, '[]');"
+             "INSERT INTO group_alerts VALUES ('%s', '%s'), ('%s', '%s'), ('%s', '%s'),"
+             "  ('%s', '00000000000000ff');",
+             hex[0], enc[0], hex[1], enc[1], hex[2], enc[2], g1, g2, g1, hex[0], g1, hex[1], g2,
+             hex[0], g1);
+    if (storage_test_exec(dir, sql, &err) < 0)
+        fail_msg("v4 rows: %s", err.msg);
+
+    st = open_ok(dir);
+    assert_int_equal(storage_test_user_version(st), storage_schema_version());
+    assert_true(storage_schema_version() >= 5);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(fps_have(g.alert_fps, g.n_alerts, a[i].fingerprint));
+    /* Groups come sorted by key: g2 ("{}/...") before g1 ("{}:..."). */
+    assert_int_equal(g.n_groups, 2);
+    assert_string_equal(g.keys[0], g2);
+    assert_int_equal(g.n_fps[0], 1);
+    assert_true(fps_have(g.fps[0], 1, a[0].fingerprint));
+    assert_string_equal(g.keys[1], g1);
+    assert_int_equal(g.n_fps[1], 2);
+    assert_true(fps_have(g.fps[1], 2, a[0].fingerprint) && fps_have(g.fps[1], 2, a[1].fingerprint));
+
+    /* Moved memberships are ordinary ones: a delete sticks, a re-put of the
+     * alert keeps the others, deleting the alert takes its memberships. */
+    assert_int_equal(storage_delete_member(st, g1, a[0].fingerprint, &err), 0);
+    assert_int_equal(storage_put_alert(st, &a[0], &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_fps[0], 1);
+    assert_int_equal(g.n_fps[1], 1);
+    assert_true(fps_have(g.fps[1], 1, a[1].fingerprint));
+    assert_int_equal(storage_delete_alert(st, a[0].fingerprint, &err), 0);
+    assert_int_equal(storage_put_alert(st, &a[0], &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 3);
+    assert_int_equal(g.n_fps[0], 0);
+    storage_close(st);
+    for (size_t i = 0; i < 3; i++) {
+        free(enc[i]);
+        alert_release(&a[i]);
+    }
+    rm_tmpdir(dir);
+}
+
+/* storage_put_alert_in: a new alert and its membership in one go; an alert
+ * already stored keeps its memberships and gains the new ones; several groups
+ * at once. */
+static void test_put_alert_in(void **state)
+{
+    char *dir = mk_tmpdir();
+    struct storage *st = open_ok(dir);
+    struct error err = {{0}};
+    struct alert a[2];
+    struct got_all g;
+    const char *g1 = "{}:{alertname=\"A\"}", *g2 = "{}/{}:{alertname=\"A\"}";
+    const char *both[2] = {g1, g2};
+
+    (void)state;
+    mk_alert(&a[0], "A", "i1");
+    mk_alert(&a[1], "A", "i2");
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g1, 1, &err), 0);
+    assert_int_equal(storage_put_alert_in(st, &a[1], both, 2, &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 2);
+    assert_int_equal(g.n_groups, 0); /* no group rows: memberships wait for them */
+    {
+        struct labels ls = LABELS_INIT;
+        struct group_view gv;
+
+        assert_int_equal(labels_set(&ls, "alertname", "A"), 0);
+        head_view(&gv, &ls);
+        assert_int_equal(storage_put_group_head(st, &gv, &err), 0);
+        gv.key = g2;
+        assert_int_equal(storage_put_group_head(st, &gv, &err), 0);
+        labels_release(&ls);
+    }
+    load_all(st, &g);
+    assert_int_equal(g.n_groups, 2);
+    assert_string_equal(g.keys[0], g2);
+    assert_int_equal(g.n_fps[0], 1);
+    assert_true(fps_have(g.fps[0], 1, a[1].fingerprint));
+    assert_int_equal(g.n_fps[1], 2);
+
+    /* Stored already: the re-put keeps g1 and adds g2 (once, however often). */
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g2, 1, &err), 0);
+    assert_int_equal(storage_put_alert_in(st, &a[0], &g2, 1, &err), 0);
+    load_all(st, &g);
+    assert_int_equal(g.n_alerts, 2);
+    assert_int_equal(g.n_fps[0], 2);
+    assert_int_equal(g.n_fps[1], 2);
+    storage_close(st);
+    alert_release(&a[0]);
+    alert_release(&a[1]);
+    rm_tmpdir(dir);
 }
 
 /* router_get_group_head: the group without its alerts; a reload lists every
@@ -322,6 +528,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_rows),
         cmocka_unit_test(test_migration_from_json_lists),
+        cmocka_unit_test(test_migration_from_v4),
+        cmocka_unit_test(test_put_alert_in),
         cmocka_unit_test(test_router_head_and_reload_members),
     };
 
