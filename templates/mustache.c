@@ -23,14 +23,17 @@
  * set's templates; when one is used, everything the loader lists
  * (MUSTACHE_LIST_PARTIALS) is compiled into the set as well.
  *
- * Rendering walks the tree with a context stack of json_t pointers and a
- * linked list of parent frames (the overrides in force). Block overrides are
+ * Rendering walks the tree with a context stack of struct vnode pointers (a
+ * "view" of the jansson context, see "prepared data" below) and a linked list
+ * of parent frames (the overrides in force). Block overrides are
  * resolved outermost first, as the inheritance spec says. Indentation is
  * written before a "bol" node when the output is at the start of a line.
  *
  * Invariants: after mustache_compile() nothing in a struct mustache changes;
  * nodes refer to partials by pointer into the same set; all names and texts
  * are offsets into the owning template's arena.
+ * A prepared view (struct mustache_data) does not change after
+ * mustache_data_new(); a private one (mustache_render()) belongs to one render.
  */
 #include "templates/mustache.h"
 

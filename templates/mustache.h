@@ -17,8 +17,9 @@
  *
  * A struct mustache is immutable after mustache_compile() returns: it holds
  * the main template and every partial it can reach (resolved once, through
- * the caller's loader, at compile time), so rendering never parses, never
- * loads and never allocates except for output. Any number of threads may
+ * the caller's loader, at compile time), so rendering never parses and never
+ * loads; it allocates only its output, its state and (mustache_render() without
+ * prepared data) wrappers for the values it looks up. Any number of threads may
  * render the same struct mustache at once.
  *
  * Errors: compile errors read "NAME:LINE:COLUMN: what is wrong", NAME being
