@@ -85,7 +85,9 @@ def _receiver(sock, count, stop, pipe):
             while not stop.is_set():
                 await asyncio.sleep(0.05)
 
+    c0 = os.times()
     asyncio.run(serve())
+    c1 = os.times()
     out = []
     for t, body in recs:
         try:
@@ -94,7 +96,7 @@ def _receiver(sock, count, stop, pipe):
                         len(p.get("alerts") or [])))
         except ValueError:
             out.append((t, "", 0))
-    pipe.send(out)
+    pipe.send((out, c1.user - c0.user + c1.system - c0.system))
 
 
 class Receiver:
@@ -116,12 +118,13 @@ class Receiver:
         child.close()
 
     def finish(self, timeout=60):
-        """Stops the receiver; returns [(monotonic time, group, alerts)]."""
+        """Stops the receiver; returns ([(monotonic time, group, alerts)],
+        the receiver's CPU seconds)."""
         self.stop_evt.set()
         try:
             if self.pipe.poll(timeout):
                 return self.pipe.recv()
-            return []
+            return [], float("nan")
         finally:
             self.close()
 
@@ -151,7 +154,7 @@ def one_server(name, n, procs, timeout, log):
                 time.sleep(0.05)
             time.sleep(0.5 if rcv.count.value >= n else 0)  # duplicates, if any
             cpu = common.cpu_total(d.pid) - cpu0
-            recs = rcv.finish()
+            recs, rcv_cpu = rcv.finish()
     finally:
         rcv.close()
     done_at = {}
@@ -177,11 +180,13 @@ def one_server(name, n, procs, timeout, log):
            "ingest_s": r["seconds"],
            "last_after_due_s": last - (r["t_end"] + GROUP_WAIT),
            "p50_s": common.pct(delays, 50), "p99_s": common.pct(delays, 99),
-           "server_cpu_s": cpu, "error_count": r["error_count"], "errors": r["errors"][:3]}
+           "server_cpu_s": cpu, "receiver_cpu_s": rcv_cpu,
+           "receiver_busy": rcv_cpu / (last - r["t0"]) if recs else float("nan"),
+           "error_count": r["error_count"], "errors": r["errors"][:3]}
     log(f"  {name:12s} {res['notified']:,}/{n:,} groups notified; last "
         f"{res['last_after_due_s']:.2f} s after end of ingest + group_wait; per group "
         f"p50 {res['p50_s']:.2f} s p99 {res['p99_s']:.2f} s; ingest {r['seconds']:.2f} s; "
-        f"server CPU {cpu:.1f} s")
+        f"server CPU {cpu:.1f} s; receiver CPU {rcv_cpu:.1f} s")
     return res
 
 

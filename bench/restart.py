@@ -7,9 +7,14 @@ silences (one POST each, silence i matching alert i's instance), stopped with
 SIGTERM, then started again `restarts` times on the same storage; each time
 the clock runs from just before exec until /-/ready answers 200 (polled every
 5 ms), after which the alerts and active silences the server holds are
-counted. Alertmanager keeps alerts in memory only (it snapshots silences and
-the notification log to disk), so after its restart it holds the silences but
-none of the alerts: the row says so.
+counted (Alertmanager: /metrics; amrouter: the count its start-up logs) and
+one silence is looked up by ID. Alertmanager keeps alerts in memory only (it
+snapshots silences and the notification log to disk), so after its restart
+it holds the silences but none of the alerts: the row says so.
+
+After the last restart, GET /api/v2/silences is timed once (bounded by
+probe_timeout, default 30 s): listing state with many alerts and silences
+stored is part of what a restarted server must do cheaply.
 
     python3 bench/restart.py [--alerts N] [--silences S] [--restarts R]
         [--only amrouter|alertmanager]   (prints JSON)
@@ -20,12 +25,14 @@ every wait is bounded.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+import harness  # noqa: E402  (tests/integration, put on sys.path by common)
 
 CONFIG = """global:
   resolve_timeout: 1h
@@ -54,7 +61,42 @@ def time_to_ready(d, timeout=120):
     raise RuntimeError(f"{d.name} not ready {timeout} s after restart")
 
 
-def one_server(name, n_alerts, n_silences, restarts, procs, log=print):
+def _held_alerts(d):
+    """Alerts the server holds right after a restart. Alertmanager: its
+    /metrics gauge (cheap). amrouter: the count its start-up logs
+    (`msg="state loaded" ... alerts=N`), because its /metrics and
+    GET /api/v2/alerts cost alerts x silences (see the probe below)."""
+    if d.name == "alertmanager":
+        return common.count_alerts(d.port)
+    n = -1
+    for line in d.logs().splitlines():
+        if 'msg="state loaded"' in line:
+            m = re.search(r"\balerts=(\d+)", line)
+            if m:
+                n = int(m.group(1))
+    return n
+
+
+def _silence_active(d, sid):
+    status, body = common.http_get(d.port, "/api/v2/silence/" + sid, timeout=30)
+    return status == 200 and json.loads(body).get("status", {}).get("state") == "active"
+
+
+def probe_list_silences(d, timeout):
+    """(seconds, active silences) for GET /api/v2/silences, or (None, -1)
+    when it did not answer within timeout seconds."""
+    t = time.monotonic()
+    try:
+        status, body = common.http_get(d.port, "/api/v2/silences", timeout=timeout)
+    except OSError:
+        return None, -1
+    el = time.monotonic() - t
+    if status != 200:
+        return el, -1
+    return el, sum(1 for x in json.loads(body) if x.get("status", {}).get("state") == "active")
+
+
+def one_server(name, n_alerts, n_silences, restarts, procs, log=print, probe_timeout=30):
     res = {"server": name, "alerts": n_alerts, "silences": n_silences, "error_count": 0,
            "errors": [], "ready_s": [], "after": []}
     d = common.CLASSES[name](CONFIG)
@@ -65,24 +107,39 @@ def one_server(name, n_alerts, n_silences, restarts, procs, log=print):
                 common.alert_bodies(0, n_alerts, 1000)), 8, procs)
             res["error_count"] += r["error_count"]
             res["errors"] += r["errors"][:3]
+        sid = None
         if n_silences:
+            bodies = common.silence_bodies(n_silences)
             r = common.post_requests(d.port, common.requests_for(
-                common.silence_bodies(n_silences), "/api/v2/silences"), 8, procs)
+                bodies[:-1], "/api/v2/silences"), 8, procs)
             res["error_count"] += r["error_count"]
             res["errors"] += r["errors"][:3]
-        res["before"] = {"alerts": common.count_alerts(d.port),
-                         "silences": common.count_silences(d.port)}
+            # the last one on its own, to know an ID to look up after restarts
+            x = harness.request("POST", d.url + "/api/v2/silences", bodies[-1],
+                                headers={"Content-Type": "application/json"}, timeout=60)
+            if x.status == 200:
+                sid = x.json()["silenceID"]
+            else:
+                res["error_count"] += 1
+                res["errors"].append(f"silence: HTTP {x.status} {x.body[:200]!r}")
+        res["rss_before_kib"] = common.rss_kib(d.pid)[0]
         for _ in range(restarts):
             d.stop(timeout=60)
             t = time_to_ready(d)
             res["ready_s"].append(t)
             res["rss_kib"] = common.rss_kib(d.pid)[0]
-            after = {"alerts": common.count_alerts(d.port),
-                     "silences": common.count_silences(d.port)}
+            after = {"alerts": _held_alerts(d),
+                     "silence_kept": bool(sid) and _silence_active(d, sid)}
             res["after"].append(after)
             log(f"  {name:12s} ready {t * 1000:7.0f} ms after exec, holds "
-                f"{after['alerts']:,}/{n_alerts:,} alerts and {after['silences']:,}/"
-                f"{n_silences:,} silences")
+                f"{after['alerts']:,}/{n_alerts:,} alerts; a silence looked up by ID "
+                f"{'is still active' if after['silence_kept'] else 'is GONE'}")
+        el, n = probe_list_silences(d, probe_timeout)
+        res["list_silences_s"] = el
+        res["listed_silences"] = n
+        log(f"  {name:12s} GET /api/v2/silences: "
+            + (f"{n:,} active silences in {el:.2f} s" if el is not None
+               else f"no answer within {probe_timeout} s"))
     finally:
         d.cleanup()
     res["ready_s_median"] = sorted(res["ready_s"])[len(res["ready_s"]) // 2]

@@ -85,7 +85,7 @@ def secs(s):
 
 def ratio(a, b, fmt="{:.2f}"):
     try:
-        if a is None or b is None or b == 0 or math.isnan(a) or math.isnan(b):
+        if a is None or b is None or b <= 0 or a < 0 or math.isnan(a) or math.isnan(b):
             return None, "n/a"
         r = a / b
         return r, fmt.format(r)
@@ -225,38 +225,44 @@ def restart_rows(rs):
     def cell(r):
         if not r:
             return "n/a"
-        after = r["after"][-1] if r["after"] else {"alerts": -1, "silences": -1}
+        after = r["after"][-1] if r["after"] else {"alerts": -1, "silence_kept": False}
         times = ""
         if len(r["ready_s"]) > 1:
             times = " (" + "/".join(secs(t) for t in sorted(r["ready_s"])) + ")"
-        lost = (", **lost every alert** (kept in memory only)"
+        lost = (" (**lost every alert**: kept in memory only)"
                 if after["alerts"] == 0 and r["alerts"] > 0 else "")
-        return (f"{secs(r['ready_s_median'])}{times}; then holds {after['alerts']:,} alerts, "
-                f"{after['silences']:,} silences{lost}")
+        sil = "silences kept" if after["silence_kept"] else "**silences lost**"
+        return (f"{secs(r['ready_s_median'])}{times}; then holds {after['alerts']:,} alerts"
+                f"{lost}, {sil}")
+
+    def listing(r):
+        if not r:
+            return "n/a"
+        if r.get("list_silences_s") is None:
+            return "**no answer within 30 s**"
+        return f"{secs(r['list_silences_s'])} ({r['listed_silences']:,} silences)"
     v = "not measured"
     if amr:
         v = ("**met**" if amr["ready_s_median"] < TARGET_READY_S
              else verdict_max(amr["ready_s_median"], TARGET_READY_S, " s"))
     _, s = ratio(amr and amr["ready_s_median"], am and am["ready_s_median"])
-    lines.append(f"| Restart with {ref['alerts']:,} alerts and {ref['silences']:,} silences "
-                 f"stored: exec to /-/ready 200 | {cell(am)} | {cell(amr)} | {s} "
-                 f"(not like for like) | < 1 s | {v} |")
+    what = f"{ref['alerts']:,} alerts and {ref['silences']:,} silences stored"
+    lines.append(f"| Restart with {what}: exec to /-/ready 200 | {cell(am)} | {cell(amr)} | "
+                 f"{s} (not like for like) | < 1 s | {v} |")
+    _, s = ratio(amr and amr.get("list_silences_s"), am and am.get("list_silences_s"))
+    lines.append(f"| After that restart: GET /api/v2/silences | {listing(am)} | "
+                 f"{listing(amr)} | {s} | | |")
     return lines
 
 
 def template_rows(t):
+    import templates
     if t.get("error") and not t.get("figures"):
         return [f"| Template rendering | no counterpart | not measured: {t['error']} | | | |"]
-    lines = []
     n = t.get("alerts", 0)
-    figs = t["figures"]
-    main = [k for k in figs if "alone" not in k] or list(figs)
-    for label in main:
-        us = figs[label]
-        unit = "per notification" if "context" in label else "per message"
-        lines.append(f"| Templates ({n} alerts/notification): {label}, {unit} | "
-                     f"no counterpart measured | {us:.1f} µs | | | |")
-    return lines
+    return [f"| Templates, {n} alerts per notification: {name}, {per} | no counterpart "
+            f"(Go templates inside Alertmanager's notifiers) | {us:.1f} µs | | | |"
+            for name, us, per in templates.headline(t["figures"])]
 
 
 def render(res, meta):
@@ -333,13 +339,10 @@ def problems_of(res):
             out.append(f"fan-out {s}: {r['error_count']} failed requests, "
                        f"{r['notified']}/{r['groups']} groups notified")
     for s, r in res.get("restart", {}).items():
-        b = r.get("before", {})
-        if r["error_count"] or b.get("alerts") != r["alerts"] or \
-                b.get("silences") != r["silences"]:
-            out.append(f"restart {s}: {r['error_count']} failed requests, held {b} before "
-                       f"the restart {r['errors'][:1]}")
+        if r["error_count"]:
+            out.append(f"restart {s}: {r['error_count']} failed requests {r['errors'][:1]}")
         for a in r["after"]:
-            if a["silences"] != r["silences"] or (s == "amrouter" and a["alerts"] != r["alerts"]):
+            if not a["silence_kept"] or (s == "amrouter" and a["alerts"] != r["alerts"]):
                 out.append(f"restart {s}: after restart holds {a}")
                 break
     t = res.get("templates")

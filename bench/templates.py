@@ -5,9 +5,11 @@ templates for one notification of ALERTS alerts and builds the notification
 context. Alertmanager has no counterpart measured here (its Go templates run
 inside its notifier), so this row has amrouter figures only.
 
-Parsing: when the program prints JSON (one object per line, or one object or
-list), that is used; otherwise its table lines are read:
-    "<label>  N renders/s  X us/render ..." and "<label>  N builds/s  X us/build".
+Parsing: with --json the program prints one JSON object whose members KEY_us
+are microseconds (tried first); an older program that refuses --json is run
+without it and its table lines are read:
+    "<label>  N renders/s  X us/render ..." and "<label>  N builds/s  X us/build"
+(or "messages/s  X us/message").
 """
 import json
 import os
@@ -15,10 +17,6 @@ import re
 import subprocess
 
 import common
-
-_LINE = re.compile(r"^(?P<label>.+?)\s+(?P<rate>[0-9.]+)\s+(?:renders|builds)/s\s+"
-                   r"(?P<us>[0-9.]+)\s+us/(?P<kind>render|build)")
-
 
 def binary():
     b = os.environ.get("BENCH_TEMPLATES_BIN")
@@ -30,42 +28,37 @@ def binary():
     return os.path.join(build, "bench", "bench_templates")
 
 
-def _from_json(out):
-    """{label: us per message} from JSON output, or None when it is not JSON."""
-    objs = []
-    text = out.strip()
-    try:
-        v = json.loads(text)
-        objs = v if isinstance(v, list) else [v]
-    except ValueError:
-        for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    objs.append(json.loads(line))
-                except ValueError:
-                    return None
-        if not objs:
-            return None
-    res = {}
+NAMES = {"slack": "Slack title + text", "email": "email subject + HTML + text",
+         "context_build": "context build", "context_prepared": "context build + prepare",
+         "context (example alerts)": "context build", "context build": "context build",
+         "slack title+text": "Slack title + text",
+         "email subject+html+text": "email subject + HTML + text"}
 
-    def walk(o, prefix=""):
-        if isinstance(o, dict):
-            label = o.get("name") or o.get("label") or o.get("what") or prefix
-            for k, v in o.items():
-                if isinstance(v, (int, float)) and re.match(r"^us(_per)?_?(render|build|message|msg)?$|_us$", k):
-                    res[label if label else k] = float(v)
-                elif isinstance(v, (dict, list)):
-                    walk(v, k if not label else label + "." + k)
-        elif isinstance(o, list):
-            for x in o:
-                walk(x, prefix)
-    walk(objs)
-    return res or None
+
+def _from_json(out):
+    """{key: us} from `--json` output (one object whose figures are the
+    members named KEY_us), or None when the output is not that."""
+    for line in out.strip().splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        res = {k[:-3]: float(v) for k, v in obj.items()
+               if k.endswith("_us") and isinstance(v, (int, float))}
+        return res or None
+    return None
+
+
+_LINE = re.compile(r"^(?P<label>.+?)\s+(?P<rate>[0-9.]+)\s+(?:renders|builds|messages)/s\s+"
+                   r"(?P<us>[0-9.]+)\s+us/(?P<kind>render|build|message)")
 
 
 def parse(out):
-    """{label: microseconds} for every figure the program printed."""
+    """{label: microseconds} for every figure the program printed (JSON keys
+    without _us, or the labels of its table lines)."""
     got = _from_json(out)
     if got is not None:
         return got
@@ -77,13 +70,28 @@ def parse(out):
     return res
 
 
+def headline(figures):
+    """The figures the table shows: [(name, us, per-what)] for the context
+    build and the Slack and email messages (other figures stay in the JSON)."""
+    out = []
+    for key, us in figures.items():
+        name = NAMES.get(key)
+        if name:
+            out.append((name, us, "per notification" if "context" in name else "per message"))
+    return out
+
+
 def run(alerts=50, seconds=1.0, log=print):
     b = binary()
     log(f"templates: {b} {alerts} {seconds}")
     if not os.access(b, os.X_OK):
         return {"error": f"{b} not built (make bench-templates)", "figures": {}}
-    p = subprocess.run([b, str(alerts), str(seconds)], capture_output=True, text=True,
-                       timeout=120 + 10 * seconds)
+    # --json where the program has it (branch tmpl), else its table.
+    p = subprocess.run([b, "--json", str(alerts), str(seconds)], capture_output=True,
+                       text=True, timeout=120 + 20 * seconds)
+    if p.returncode != 0:
+        p = subprocess.run([b, str(alerts), str(seconds)], capture_output=True, text=True,
+                           timeout=120 + 20 * seconds)
     figures = parse(p.stdout)
     res = {"alerts": alerts, "figures": figures, "exit": p.returncode, "raw": p.stdout}
     if p.returncode != 0 or not figures:

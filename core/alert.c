@@ -4,8 +4,11 @@
  *
  * Invariant: a->fingerprint == labels_fingerprint(&a->labels) whenever an alert
  * leaves this module's functions (alert_normalize and alert_update_fingerprint
- * restore it after callers change labels). The alert owns its label sets and
- * generator_url.
+ * restore it after callers change labels). The alert owns its label sets,
+ * generator_url and blob. After alert_compact() the label sets borrow their
+ * blocks from a->blob (labels_pack_into()) and url_in_blob says the URL lives
+ * there too; every part released or replaced on its own never frees the blob,
+ * which goes last in alert_release().
  */
 #include "core/alert.h"
 
@@ -24,7 +27,9 @@ void alert_init(struct alert *a)
     a->updated_at = TIME_UNSET;
     a->generator_url = NULL;
     a->fingerprint = labels_fingerprint(&a->labels);
+    a->blob = NULL;
     a->timeout = false;
+    a->url_in_blob = false;
 }
 
 void alert_release(struct alert *a)
@@ -33,7 +38,9 @@ void alert_release(struct alert *a)
         return;
     labels_release(&a->labels);
     labels_release(&a->annotations);
-    free(a->generator_url);
+    if (!a->url_in_blob)
+        free(a->generator_url);
+    free(a->blob); /* after the parts that borrow it */
     alert_init(a);
 }
 
@@ -62,8 +69,30 @@ int alert_copy(struct alert *dst, const struct alert *src)
 
 void alert_compact(struct alert *a)
 {
-    labels_compact(&a->labels);
-    labels_compact(&a->annotations);
+    size_t ls = labels_packed_size(&a->labels);
+    size_t as = labels_packed_size(&a->annotations);
+    size_t us = a->generator_url != NULL ? strlen(a->generator_url) + 1 : 0;
+    char *blob;
+
+    if (ls + as + us == 0)
+        return;
+    if (a->blob != NULL && labels_within(&a->labels, a->blob, ls + as) &&
+        labels_within(&a->annotations, a->blob, ls + as) && (us == 0 || a->url_in_blob))
+        return; /* already packed and unchanged */
+    blob = malloc(ls + as + us);
+    if (blob == NULL)
+        return;
+    labels_pack_into(&a->labels, blob);
+    labels_pack_into(&a->annotations, blob + ls);
+    if (us > 0) {
+        memcpy(blob + ls + as, a->generator_url, us);
+        if (!a->url_in_blob)
+            free(a->generator_url);
+        a->generator_url = blob + ls + as;
+        a->url_in_blob = true;
+    }
+    free(a->blob); /* nothing borrows the old one any more */
+    a->blob = blob;
 }
 
 int alert_set_generator_url(struct alert *a, const char *url)
@@ -75,8 +104,10 @@ int alert_set_generator_url(struct alert *a, const char *url)
         if (u == NULL)
             return -1;
     }
-    free(a->generator_url);
+    if (!a->url_in_blob)
+        free(a->generator_url);
     a->generator_url = u;
+    a->url_in_blob = false;
     return 0;
 }
 

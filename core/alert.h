@@ -25,9 +25,12 @@ struct alert {
     int64_t starts_at;
     int64_t ends_at;
     int64_t updated_at;
-    char *generator_url; /* may be NULL */
+    char *generator_url; /* may be NULL; read-only */
     uint64_t fingerprint;
+    void *blob;   /* alert_compact(): one block holding labels, annotations and
+                     generator_url (which then borrow it); NULL otherwise */
     bool timeout; /* ends_at came from resolve_timeout, not from the sender */
+    bool url_in_blob;
 };
 
 /* An empty alert: no labels, all times TIME_UNSET, no generator URL. */
@@ -38,8 +41,12 @@ void alert_release(struct alert *a);
  * Returns -1 when memory runs out, leaving dst unchanged. */
 int alert_copy(struct alert *dst, const struct alert *src);
 
-/* Repacks labels and annotations into exact-fit blocks (labels_compact()), for
- * alerts that are kept. Never fails: out of memory leaves a as it was. */
+/* Packs labels, annotations and generator_url into ONE exact-fit block owned
+ * by the alert (a->blob), for alerts that are kept: one malloc per alert
+ * instead of three or more. Changing a packed alert later is fine (a changed
+ * part moves out to a block of its own; the blob goes at alert_release() or the
+ * next alert_compact()). A no-op when a is already packed. Never fails: out of
+ * memory leaves a as it was. */
 void alert_compact(struct alert *a);
 
 /* Replaces generator_url with a copy of url (NULL or "" clears it). -1 on OOM. */

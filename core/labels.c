@@ -49,7 +49,7 @@
 
 #define INTERN_MAX_LEN 64
 #define INTERN_MAX     (1u << 16)   /* strings */
-#define INTERN_SLOTS   (1u << 17)   /* open addressing, load <= 0.5 */
+#define INTERN_SLOTS0  1024u        /* open addressing, load <= 0.5, doubling */
 #define INTERN_SEEN    (1u << 12)   /* first-sighting filter */
 #define INTERN_CHUNK   (64u * 1024) /* arena chunk */
 
@@ -60,7 +60,8 @@ struct intern_chunk {
 };
 
 static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
-static const char **intern_tab;           /* INTERN_SLOTS, NULL = empty */
+static const char **intern_tab; /* intern_slots entries, NULL = empty */
+static size_t intern_slots;
 static uint64_t intern_seen[INTERN_SEEN]; /* hash of a first sighting */
 static unsigned intern_n;
 static struct intern_chunk *intern_arena;
@@ -97,6 +98,30 @@ static const char *intern_store(const char *s, size_t len)
     return p;
 }
 
+/* Doubles the table (caller holds intern_mu). */
+static int intern_grow(void)
+{
+    size_t ns = intern_slots == 0 ? INTERN_SLOTS0 : intern_slots * 2;
+    const char **t = calloc(ns, sizeof(*t));
+
+    if (t == NULL)
+        return -1;
+    for (size_t i = 0; i < intern_slots; i++) {
+        const char *p = intern_tab[i];
+        size_t j;
+
+        if (p == NULL)
+            continue;
+        for (j = str_hash(p, strlen(p)) & (ns - 1); t[j] != NULL; j = (j + 1) & (ns - 1))
+            ;
+        t[j] = p;
+    }
+    free(intern_tab);
+    intern_tab = t;
+    intern_slots = ns;
+    return 0;
+}
+
 const char *labels_intern(const char *s)
 {
     size_t len = strlen(s);
@@ -108,12 +133,9 @@ const char *labels_intern(const char *s)
         return NULL;
     h = str_hash(s, len);
     pthread_mutex_lock(&intern_mu);
-    if (intern_tab == NULL) {
-        intern_tab = calloc(INTERN_SLOTS, sizeof(*intern_tab));
-        if (intern_tab == NULL)
-            goto out;
-    }
-    for (i = h & (INTERN_SLOTS - 1); intern_tab[i] != NULL; i = (i + 1) & (INTERN_SLOTS - 1)) {
+    if ((intern_n + 1) * 2 > intern_slots && intern_grow() < 0)
+        goto out;
+    for (i = h & (intern_slots - 1); intern_tab[i] != NULL; i = (i + 1) & (intern_slots - 1)) {
         if (strcmp(intern_tab[i], s) == 0) {
             out = intern_tab[i];
             goto out;
@@ -152,8 +174,12 @@ struct lhdr {
     uint32_t cap;   /* pair slots */
     uint32_t sused; /* bytes used in the string area (live + garbage) */
     uint32_t ssize; /* bytes in the string area */
-    uint32_t spare;
+    uint32_t flags; /* LBLK_* */
 };
+
+/* The block lives inside memory someone else owns (labels_pack_into()): it is
+ * never freed here; a change that needs room moves the set out of it. */
+#define LBLK_BORROWED 1u
 
 static struct lhdr *hdr_of(const struct labels *ls)
 {
@@ -203,14 +229,19 @@ static struct label *block_new(size_t cap, size_t ssize)
     h->cap = (uint32_t)cap;
     h->sused = 0;
     h->ssize = (uint32_t)ssize;
-    h->spare = 0;
+    h->flags = 0;
     return (struct label *)(void *)(h + 1);
 }
 
 static void block_free(struct label *v)
 {
-    if (v != NULL)
-        free((char *)v - sizeof(struct lhdr));
+    struct lhdr *h;
+
+    if (v == NULL)
+        return;
+    h = (struct lhdr *)(void *)((char *)v - sizeof(struct lhdr));
+    if ((h->flags & LBLK_BORROWED) == 0)
+        free(h);
 }
 
 /* Copies s into v's string area (or keeps it when interned_ptr). */
@@ -373,6 +404,46 @@ void labels_compact(struct labels *ls)
         return; /* out of memory: the set stays as it is, still valid */
     block_free(ls->v);
     ls->v = v;
+}
+
+size_t labels_packed_size(const struct labels *ls)
+{
+    size_t b;
+
+    if (ls->n == 0)
+        return 0;
+    b = sizeof(struct lhdr) + ls->n * sizeof(struct label) + live_bytes(ls);
+    return (b + 7) & ~(size_t)7;
+}
+
+void labels_pack_into(struct labels *ls, void *mem)
+{
+    struct lhdr *h = mem;
+    struct label *v;
+
+    if (ls->n == 0) {
+        labels_release(ls);
+        return;
+    }
+    h->cap = (uint32_t)ls->n;
+    h->sused = 0;
+    h->ssize = (uint32_t)live_bytes(ls);
+    h->flags = LBLK_BORROWED;
+    v = (struct label *)(void *)(h + 1);
+    for (size_t i = 0; i < ls->n; i++) {
+        v[i].name = block_put(v, ls->v[i].name, !owned(ls, ls->v[i].name));
+        v[i].value = block_put(v, ls->v[i].value, !owned(ls, ls->v[i].value));
+    }
+    block_free(ls->v);
+    ls->v = v;
+}
+
+bool labels_within(const struct labels *ls, const void *mem, size_t size)
+{
+    const char *p = (const char *)ls->v;
+
+    return ls->v == NULL ||
+           ((uintptr_t)p >= (uintptr_t)mem && (uintptr_t)p < (uintptr_t)((const char *)mem + size));
 }
 
 size_t labels_mem(const struct labels *ls)

@@ -63,6 +63,17 @@ int labels_copy(struct labels *dst, const struct labels *src);
  * kept long. Out of memory leaves ls as it was (still valid). */
 void labels_compact(struct labels *ls);
 
+/* Bytes labels_pack_into() needs for ls (a multiple of 8; 0 for an empty set). */
+size_t labels_packed_size(const struct labels *ls);
+/* Rebuilds ls as an exact-fit block at mem (8-byte aligned, at least
+ * labels_packed_size(ls) bytes, not overlapping ls's current block) and frees
+ * ls's old block. Afterwards ls borrows mem: labels_release() does not free it,
+ * and a change that needs room moves ls into a block of its own. The owner of
+ * mem frees it only after releasing ls. Used by alert_compact(). */
+void labels_pack_into(struct labels *ls, void *mem);
+/* True when ls has no block or its block lies in [mem, mem + size). */
+bool labels_within(const struct labels *ls, const void *mem, size_t size);
+
 /* Bytes ls's block takes (header, pair slots, string area), malloc overhead not
  * counted. 0 for an empty set without a block. For tests and accounting. */
 size_t labels_mem(const struct labels *ls);

@@ -1,12 +1,18 @@
 /*
  * hmap.c - chained hash maps for router/ (see hmap.h).
  *
- * Buckets double when the load passes 1; string keys hash with FNV-1a 64 and
- * 64-bit keys with a multiplicative mix (fingerprints are already FNV hashes,
- * the mix only spreads the low bits).
+ * smap: chained, buckets double when the load passes 1. umap (one entry per
+ * active alert in the store and again in each group holding it, so its size
+ * is per-alert memory): open addressing with linear probing over 16-byte
+ * slots, load kept at most 3/4 (doubling), quartered when it falls under 1/8,
+ * freed when empty; deletion shifts the probe run back, so there are no
+ * tombstones. String keys hash with FNV-1a 64 and 64-bit keys with a
+ * multiplicative mix (fingerprints are already FNV hashes, the mix only
+ * spreads the low bits).
  */
 #include "router/hmap.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,119 +179,114 @@ void umap_init(struct umap *m)
 
 void umap_release(struct umap *m)
 {
-    for (size_t i = 0; i < m->nb; i++) {
-        struct umap_entry *e = m->b[i];
-        while (e != NULL) {
-            struct umap_entry *next = e->next;
-            free(e);
-            e = next;
-        }
-    }
     free(m->b);
     umap_init(m);
 }
 
-static struct umap_entry *umap_find(const struct umap *m, uint64_t key)
+/* The slot holding key, or the empty slot where it would go (m->nb > 0). */
+static size_t umap_slot(const struct umap *m, uint64_t key)
 {
-    struct umap_entry *e;
+    size_t mask = m->nb - 1, i = u64_hash(key) & mask;
 
-    if (m->nb == 0)
-        return NULL;
-    for (e = m->b[u64_hash(key) & (m->nb - 1)]; e != NULL; e = e->next) {
-        if (e->key == key)
-            return e;
-    }
-    return NULL;
+    while (m->b[i].val != NULL && m->b[i].key != key)
+        i = (i + 1) & mask;
+    return i;
 }
 
 void *umap_get(const struct umap *m, uint64_t key)
 {
-    struct umap_entry *e = umap_find(m, key);
-
-    return e != NULL ? e->val : NULL;
+    if (m->nb == 0)
+        return NULL;
+    return m->b[umap_slot(m, key)].val;
 }
 
-static int umap_grow(struct umap *m)
+/* Rehashes into nb slots (a power of two, > n). */
+static int umap_resize(struct umap *m, size_t nb)
 {
-    size_t nb = m->nb == 0 ? 16 : m->nb * 2;
-    struct umap_entry **b = calloc(nb, sizeof(*b));
+    struct umap_entry *old = m->b;
+    size_t onb = m->nb;
 
-    if (b == NULL)
+    m->b = calloc(nb, sizeof(*m->b));
+    if (m->b == NULL) {
+        m->b = old;
         return -1;
-    for (size_t i = 0; i < m->nb; i++) {
-        struct umap_entry *e = m->b[i];
-        while (e != NULL) {
-            struct umap_entry *next = e->next;
-            size_t j = u64_hash(e->key) & (nb - 1);
-            e->next = b[j];
-            b[j] = e;
-            e = next;
-        }
     }
-    free(m->b);
-    m->b = b;
     m->nb = nb;
+    for (size_t i = 0; i < onb; i++) {
+        if (old[i].val != NULL)
+            m->b[umap_slot(m, old[i].key)] = old[i];
+    }
+    free(old);
     return 0;
 }
 
 int umap_put(struct umap *m, uint64_t key, void *val)
 {
-    struct umap_entry *e = umap_find(m, key);
-    size_t j;
+    size_t i;
 
-    if (e != NULL) {
-        e->val = val;
-        return 0;
-    }
-    if (m->n >= m->nb && umap_grow(m) < 0)
+    if (val == NULL)
+        return -1; /* NULL marks an empty slot */
+    /* Load at most 3/4: linear probing stays short, slots stay dense. */
+    if ((m->n + 1) * 4 > m->nb * 3 && umap_get(m, key) == NULL &&
+        umap_resize(m, m->nb == 0 ? 8 : m->nb * 2) < 0)
         return -1;
-    e = malloc(sizeof(*e));
-    if (e == NULL)
-        return -1;
-    j = u64_hash(key) & (m->nb - 1);
-    e->key = key;
-    e->val = val;
-    e->next = m->b[j];
-    m->b[j] = e;
-    m->n++;
+    i = umap_slot(m, key);
+    if (m->b[i].val == NULL)
+        m->n++;
+    m->b[i].key = key;
+    m->b[i].val = val;
     return 0;
 }
 
 void *umap_del(struct umap *m, uint64_t key)
 {
-    struct umap_entry **pp;
+    size_t mask, i, j;
+    void *val;
 
     if (m->nb == 0)
         return NULL;
-    for (pp = &m->b[u64_hash(key) & (m->nb - 1)]; *pp != NULL; pp = &(*pp)->next) {
-        struct umap_entry *e = *pp;
-        if (e->key == key) {
-            void *val = e->val;
-            *pp = e->next;
-            free(e);
-            m->n--;
-            return val;
+    mask = m->nb - 1;
+    i = umap_slot(m, key);
+    val = m->b[i].val;
+    if (val == NULL)
+        return NULL;
+    /* Backward-shift deletion: move later entries of the probe run into the
+     * hole when their home slot does not lie cyclically in (i, j]. */
+    for (j = (i + 1) & mask; m->b[j].val != NULL; j = (j + 1) & mask) {
+        size_t k = u64_hash(m->b[j].key) & mask;
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+
+        if (!stays) {
+            m->b[i] = m->b[j];
+            i = j;
         }
     }
-    return NULL;
+    m->b[i].val = NULL;
+    m->n--;
+    /* Give memory back after a mass removal (resolved alerts going). */
+    if (m->n == 0) {
+        umap_release(m);
+    } else if (m->nb > 64 && m->n * 8 < m->nb) {
+        (void)umap_resize(m, m->nb / 4); /* keeps working at the old size on OOM */
+    }
+    return val;
 }
 
 struct umap_entry *umap_first(const struct umap *m, size_t *it)
 {
     for (*it = 0; *it < m->nb; (*it)++) {
-        if (m->b[*it] != NULL)
-            return m->b[*it];
+        if (m->b[*it].val != NULL)
+            return &m->b[*it];
     }
     return NULL;
 }
 
 struct umap_entry *umap_next(const struct umap *m, struct umap_entry *e, size_t *it)
 {
-    if (e->next != NULL)
-        return e->next;
+    (void)e;
     for ((*it)++; *it < m->nb; (*it)++) {
-        if (m->b[*it] != NULL)
-            return m->b[*it];
+        if (m->b[*it].val != NULL)
+            return &m->b[*it];
     }
     return NULL;
 }

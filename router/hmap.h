@@ -4,7 +4,8 @@
  *
  * The map owns its entries and, for smap, a copy of each key; it never owns the
  * values (callers free them). Iteration order is unspecified. Deleting while
- * iterating is not allowed: collect keys first.
+ * iterating is not allowed: collect keys first. umap stores its entries in
+ * place (open addressing, see hmap.c).
  */
 #ifndef AMR_ROUTER_HMAP_H
 #define AMR_ROUTER_HMAP_H
@@ -25,15 +26,15 @@ struct smap {
     size_t n;
 };
 
+/* A umap slot: val == NULL marks it empty (so values are never NULL). */
 struct umap_entry {
-    struct umap_entry *next;
     uint64_t key;
     void *val;
 };
 
 struct umap {
-    struct umap_entry **b;
-    size_t nb;
+    struct umap_entry *b; /* open addressing, nb slots */
+    size_t nb;            /* 0 or a power of two */
     size_t n;
 };
 
@@ -60,6 +61,9 @@ void *smap_del(struct smap *m, const char *key);
 void umap_init(struct umap *m);
 void umap_release(struct umap *m);
 void *umap_get(const struct umap *m, uint64_t key);
+/* Inserts or replaces. val must not be NULL. -1 when memory runs out or val is
+ * NULL (map unchanged). May move every entry: umap_entry pointers from an
+ * iteration are invalid after a put or a del. */
 int umap_put(struct umap *m, uint64_t key, void *val);
 void *umap_del(struct umap *m, uint64_t key);
 

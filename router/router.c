@@ -249,6 +249,7 @@ int router_put_alerts(struct router *r, struct alert *alerts, size_t n, int64_t 
                 if (alert_merge(&e->a, in, now) < 0)
                     goto nomem;
                 alert_release(in);
+                alert_compact(&e->a);
             } else {
                 alert_release(&e->a);
                 alert_compact(in);
