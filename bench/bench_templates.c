@@ -12,11 +12,11 @@
  *
  * Output: a human table, or with --json exactly one line on stdout, a JSON
  * object (documented in docs/templates.md, "Performance"):
- *   {"bench":"templates","alerts":50,"clock":"cpu","rows":[
- *    {"name":"context","us_per_build":...},{"name":"context+prepare","us_per_build":...},
- *    {"name":"slack","us_per_message":...,"per_s":...,"bytes":...,"mb_per_s":...},
- *    ... the same for email, slack_text, email_html, slack_unprepared, email_unprepared]}
- * All times are CPU microseconds per operation.
+ *   {"bench":"templates","alerts":50,"clock":"cpu","context_build_us":...,
+ *    "context_prepared_us":...,"slack_us":...,"slack_per_s":...,"slack_bytes":...,
+ *    "slack_mb_per_s":..., the same four for email, slack_text, email_html,
+ *    slack_unprepared and email_unprepared}
+ * Every KEY_us is CPU microseconds per operation (per message, or per build).
  *
  * Usage: bench_templates [--json] [ALERTS] [SECONDS]   (defaults 50 and 1)
  *
@@ -205,15 +205,14 @@ int main(int argc, char **argv)
         goto out;
     }
     if (json) {
-        printf("{\"bench\":\"templates\",\"alerts\":%zu,\"clock\":\"cpu\",\"rows\":["
-               "{\"name\":\"context\",\"us_per_build\":%.2f},"
-               "{\"name\":\"context+prepare\",\"us_per_build\":%.2f}",
+        printf("{\"bench\":\"templates\",\"alerts\":%zu,\"clock\":\"cpu\","
+               "\"context_build_us\":%.2f,\"context_prepared_us\":%.2f",
                n_alerts, ctx_us, prep_us);
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
-            printf(",{\"name\":\"%s\",\"us_per_message\":%.2f,\"per_s\":%.0f,\"bytes\":%zu,"
-                   "\"mb_per_s\":%.1f}",
-                   msgs[i].key, msgs[i].us, msgs[i].per_s, msgs[i].bytes, msgs[i].mb_per_s);
-        printf("]}\n");
+            printf(",\"%s_us\":%.2f,\"%s_per_s\":%.0f,\"%s_bytes\":%zu,\"%s_mb_per_s\":%.1f",
+                   msgs[i].key, msgs[i].us, msgs[i].key, msgs[i].per_s, msgs[i].key, msgs[i].bytes,
+                   msgs[i].key, msgs[i].mb_per_s);
+        printf("}\n");
     } else {
         printf("templates: %zu alerts per notification (CPU time per operation)\n", n_alerts);
         printf("%-28s %9.0f builds/s   %7.2f us/build\n", "context build", 1e6 / ctx_us, ctx_us);
