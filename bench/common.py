@@ -343,6 +343,23 @@ def cpu_total(pid):
     return u + s
 
 
+def settled_cpu(pid, quiet=0.3, limit=5.0):
+    """cpu_total(pid) once the process has stopped using CPU for `quiet`
+    seconds (work it deferred past its answers, e.g. grouping on another
+    thread, is counted), waiting at most `limit` seconds."""
+    deadline = time.monotonic() + limit
+    last = cpu_total(pid)
+    still = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = cpu_total(pid)
+        if now > last:
+            last, still = now, time.monotonic()
+        elif time.monotonic() - still >= quiet:
+            break
+    return last
+
+
 def rss_kib(pid):
     """(VmRSS, VmHWM) in KiB."""
     out = {}

@@ -6,7 +6,8 @@ For every case (batch size, connections, alerts) it runs `rounds` rounds,
 alternating the servers within a round so that load from elsewhere on the
 machine hits both alike; every round starts a fresh server in a new temp dir,
 posts the same pre-encoded bodies, reads the server's CPU (user+sys from
-/proc/PID/stat) and RSS, then checks from /metrics that every alert is held.
+/proc/PID/stat; also once the server has
+gone idle, to count work deferred past its answers) and RSS, then checks from /metrics that every alert is held.
 The round with the median rate is reported, with every round's rate.
 
 Run alone: `bench/ingest.py` is `bench/table.py --only ingest` (same flags).
@@ -38,6 +39,7 @@ def one_round(name, reqs, n, conns, procs, log):
         cpu0 = common.cpu_seconds(d.pid)
         r = common.post_requests(d.port, reqs, conns, procs)
         cpu1 = common.cpu_seconds(d.pid)
+        cpu_settled = common.settled_cpu(d.pid)
         rss, hwm = common.rss_kib(d.pid)
         stored = common.count_alerts(d.port)
     lat = r["lat"]
@@ -46,11 +48,13 @@ def one_round(name, reqs, n, conns, procs, log):
            "p50_ms": common.pct(lat, 50) * 1000, "p99_ms": common.pct(lat, 99) * 1000,
            "max_ms": lat[-1] * 1000 if lat else 0.0,
            "server_cpu_s": (cpu1[0] - cpu0[0]) + (cpu1[1] - cpu0[1]),
+           "server_cpu_settled_s": cpu_settled - cpu0[0] - cpu0[1],
            "client_cpu_s": r["client_cpu_s"], "client_busy": r["client_busy"],
            "rss_kib": rss, "hwm_kib": hwm, "stored": stored,
            "error_count": r["error_count"], "errors": r["errors"][:5]}
     log(f"  {name:12s} {res['rate']:9.0f} alerts/s  p50 {res['p50_ms']:7.2f} ms  p99 "
-        f"{res['p99_ms']:7.2f} ms  server CPU {res['server_cpu_s']:.2f}s  client CPU "
+        f"{res['p99_ms']:7.2f} ms  server CPU {res['server_cpu_s']:.2f}s "
+        f"({res['server_cpu_settled_s']:.2f}s settled)  client CPU "
         f"{res['client_cpu_s']:.2f}s (busiest {res['client_busy']:.0%})  RSS "
         f"{rss / 1024:.0f} MiB  stored {stored}/{n}  errors {r['error_count']}")
     for e in r["errors"][:3]:
