@@ -6,6 +6,28 @@
  * new silence is validated before the old one is touched (AM would expire the
  * old one first and then reject the new one; a rejected request must not
  * change state here).
+ *
+ * Matching index: answering "which active silences match this label set" by
+ * scanning every silence costs silences x matchers per alert (10k silences x
+ * 100k alerts on GET /api/v2/alerts). So every stored silence is also filed
+ * under ONE of its equality matchers, name="value" with a non-empty value
+ * (op MATCH_EQ; `foo=""` matches an absent label, so it cannot be a key), in a
+ * two-level map name -> value -> bucket. A label set can only be matched by the
+ * silences in the buckets of its own (name, value) pairs, plus those without any
+ * usable equality matcher (regex, negated or empty-value only), which live in
+ * the `always` bucket and are checked for every label set. Which matcher: the
+ * usable one whose bucket currently holds the fewest silences (ties: the first
+ * in the silence's matcher list), so a common key such as alertname="X" shared
+ * by many silences is avoided when the silence has a rarer one (instance=...).
+ * The candidates are then checked with the full matchers and their state, so
+ * results are exactly the linear scan's; callers sort the ids.
+ *
+ * Index invariants: every stored silence sits in exactly one bucket (all
+ * states: state is checked at query time, since it changes with `now`), at
+ * node->pos, filed under node->key_m (its matcher index, -1 = always). A
+ * silence's matchers change only through silences_put's in-place update (same
+ * matchers by AM's rules, re-filed anyway) and silences_load (replace); GC
+ * unfiles before freeing. Empty buckets and empty name maps are freed.
  */
 #include "router/silence.h"
 
@@ -16,8 +38,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A stored silence: the public struct plus its place in the index. Every
+ * struct silence * in by_id points at a node (s is its first member). */
+struct sil_node {
+    struct silence s;
+    int key_m;  /* index of the matcher it is filed under, -1 = always bucket */
+    size_t pos; /* position in its bucket */
+};
+
+struct sil_bucket {
+    struct sil_node **v;
+    size_t n, cap;
+};
+
 struct silences {
-    struct smap by_id; /* id -> struct silence * */
+    struct smap by_id;        /* id -> struct sil_node * (as struct silence *) */
+    struct smap by_name;      /* label name -> struct smap * (value -> struct sil_bucket *) */
+    struct sil_bucket always; /* silences without a usable equality matcher */
 };
 
 void silence_init(struct silence *s)
@@ -136,27 +173,177 @@ struct silences *silences_new(void)
 {
     struct silences *ss = calloc(1, sizeof(*ss));
 
-    if (ss != NULL)
+    if (ss != NULL) {
         smap_init(&ss->by_id);
+        smap_init(&ss->by_name);
+    }
     return ss;
 }
 
 static void silence_free(struct silence *s)
 {
     silence_release(s);
-    free(s);
+    free(s); /* s is the first member of its struct sil_node */
+}
+
+static bool usable_key(const struct matcher *m)
+{
+    return m->op == MATCH_EQ && m->value != NULL && m->value[0] != '\0';
+}
+
+static struct sil_bucket *bucket_get(const struct silences *ss, const char *name, const char *value)
+{
+    const struct smap *vals = smap_get(&ss->by_name, name);
+
+    return vals != NULL ? smap_get(vals, value) : NULL;
+}
+
+static int bucket_push(struct sil_bucket *b, struct sil_node *nd)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap == 0 ? 2 : b->cap * 2;
+        struct sil_node **v = realloc(b->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    nd->pos = b->n;
+    b->v[b->n++] = nd;
+    return 0;
+}
+
+/* The bucket for name=value, made when absent. NULL when memory runs out. */
+static struct sil_bucket *bucket_make(struct silences *ss, const char *name, const char *value)
+{
+    struct smap *vals = smap_get(&ss->by_name, name);
+    struct sil_bucket *b;
+
+    if (vals == NULL) {
+        vals = malloc(sizeof(*vals));
+        if (vals == NULL)
+            return NULL;
+        smap_init(vals);
+        if (smap_put(&ss->by_name, name, vals) < 0) {
+            free(vals);
+            return NULL;
+        }
+    }
+    b = smap_get(vals, value);
+    if (b != NULL)
+        return b;
+    b = calloc(1, sizeof(*b));
+    if (b == NULL || smap_put(vals, value, b) < 0) {
+        free(b);
+        if (vals->n == 0) {
+            smap_del(&ss->by_name, name);
+            smap_release(vals);
+            free(vals);
+        }
+        return NULL;
+    }
+    return b;
+}
+
+/* Frees b (the bucket of name=value) when it is empty, and the name's value map
+ * when that empties too. */
+static void bucket_drop_if_empty(struct silences *ss, const char *name, const char *value,
+                                 struct sil_bucket *b)
+{
+    struct smap *vals;
+
+    if (b->n > 0)
+        return;
+    vals = smap_get(&ss->by_name, name);
+    smap_del(vals, value);
+    free(b->v);
+    free(b);
+    if (vals->n == 0) {
+        smap_del(&ss->by_name, name);
+        smap_release(vals);
+        free(vals);
+    }
+}
+
+/* Files nd under its rarest usable equality matcher (see the top comment).
+ * -1 when memory runs out (nd is then in no bucket and the index unchanged). */
+static int index_add(struct silences *ss, struct sil_node *nd)
+{
+    const struct matchers *ms = &nd->s.matchers;
+    struct sil_bucket *b;
+    size_t best_n = (size_t)-1;
+    int best = -1;
+
+    for (size_t i = 0; i < ms->n && best_n > 0; i++) {
+        const struct sil_bucket *cur;
+        size_t n;
+
+        if (!usable_key(&ms->v[i]))
+            continue;
+        cur = bucket_get(ss, ms->v[i].name, ms->v[i].value);
+        n = cur != NULL ? cur->n : 0;
+        if (n < best_n) {
+            best_n = n;
+            best = (int)i;
+        }
+    }
+    nd->key_m = best;
+    if (best < 0)
+        return bucket_push(&ss->always, nd);
+    b = bucket_make(ss, ms->v[best].name, ms->v[best].value);
+    if (b == NULL)
+        return -1;
+    if (bucket_push(b, nd) < 0) {
+        bucket_drop_if_empty(ss, ms->v[best].name, ms->v[best].value, b);
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes nd from its bucket (freeing the bucket and its name map when empty). */
+static void index_del(struct silences *ss, struct sil_node *nd)
+{
+    struct sil_bucket *b;
+    const struct matcher *m = NULL;
+
+    if (nd->key_m < 0) {
+        b = &ss->always;
+    } else {
+        m = &nd->s.matchers.v[nd->key_m];
+        b = bucket_get(ss, m->name, m->value);
+    }
+    b->v[nd->pos] = b->v[b->n - 1];
+    b->v[nd->pos]->pos = nd->pos;
+    b->n--;
+    if (m != NULL)
+        bucket_drop_if_empty(ss, m->name, m->value, b);
 }
 
 void silences_free(struct silences *ss)
 {
-    struct smap_entry *e;
-    size_t it;
+    struct smap_entry *e, *f;
+    size_t it, jt;
 
     if (ss == NULL)
         return;
     for (e = smap_first(&ss->by_id, &it); e != NULL; e = smap_next(&ss->by_id, e, &it))
         silence_free(e->val);
     smap_release(&ss->by_id);
+    for (e = smap_first(&ss->by_name, &it); e != NULL; e = smap_next(&ss->by_name, e, &it)) {
+        struct smap *vals = e->val;
+
+        for (f = smap_first(vals, &jt); f != NULL; f = smap_next(vals, f, &jt)) {
+            struct sil_bucket *b = f->val;
+
+            free(b->v);
+            free(b);
+        }
+        smap_release(vals);
+        free(vals);
+    }
+    smap_release(&ss->by_name);
+    free(ss->always.v);
     free(ss);
 }
 
@@ -200,16 +387,18 @@ static bool can_update(const struct silence *prev, const struct silence *next, i
     return false;
 }
 
-/* Moves in's contents into a fresh heap silence. */
+/* Moves in's contents into a fresh node (not yet filed in the index). */
 static struct silence *silence_move(struct silence *in)
 {
-    struct silence *s = malloc(sizeof(*s));
+    struct sil_node *nd = malloc(sizeof(*nd));
 
-    if (s == NULL)
+    if (nd == NULL)
         return NULL;
-    *s = *in;
+    nd->s = *in;
+    nd->key_m = -1;
+    nd->pos = 0;
     silence_init(in);
-    return s;
+    return &nd->s;
 }
 
 static void expire_in_place(struct silence *s, int64_t now)
@@ -276,7 +465,9 @@ enum silence_status silences_put(struct silences *ss, struct silence *in, int64_
         goto out;
     }
     if (update) {
-        /* Same id: swap the contents, free the old ones. */
+        /* Same id: swap the contents, free the old ones. The matchers are
+         * identical (can_update), so prev stays filed where it is: the index
+         * looks its key up by the matcher's name and value strings. */
         struct silence old = *prev;
         *prev = *s;
         free(s);
@@ -287,7 +478,13 @@ enum silence_status silences_put(struct silences *ss, struct silence *in, int64_
             changed(ctx, prev->id);
         return SILENCE_OK;
     }
+    if (index_add(ss, (struct sil_node *)s) < 0) {
+        error_set(err, "out of memory");
+        st = SILENCE_FAILED;
+        goto out;
+    }
     if (smap_put(&ss->by_id, s->id, s) < 0) {
+        index_del(ss, (struct sil_node *)s);
         error_set(err, "out of memory");
         st = SILENCE_FAILED;
         goto out;
@@ -338,10 +535,16 @@ int silences_load(struct silences *ss, struct silence *in, struct error *err)
     if (s == NULL || s->created_by == NULL || s->comment == NULL)
         goto nomem;
     old = smap_get(&ss->by_id, s->id);
-    if (smap_put(&ss->by_id, s->id, s) < 0)
+    if (index_add(ss, (struct sil_node *)s) < 0)
         goto nomem;
-    if (old != NULL)
+    if (smap_put(&ss->by_id, s->id, s) < 0) {
+        index_del(ss, (struct sil_node *)s);
+        goto nomem;
+    }
+    if (old != NULL) {
+        index_del(ss, (struct sil_node *)old);
         silence_free(old);
+    }
     return 0;
 nomem:
     if (s != NULL)
@@ -375,6 +578,7 @@ size_t silences_gc(struct silences *ss, int64_t now, int64_t retention,
         if (deleted != NULL)
             deleted(ctx, dead[i]->id);
         smap_del(&ss->by_id, dead[i]->id);
+        index_del(ss, (struct sil_node *)dead[i]);
         silence_free(dead[i]);
         done++;
     }
@@ -387,48 +591,110 @@ static int cmp_id(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
+/* Calls fn(ctx, s) for every silence that may match ls: the always bucket and
+ * the buckets of ls's own name=value pairs. Each silence is visited at most once
+ * (it sits in one bucket; label names in ls are unique). Stops when fn returns
+ * non-zero and returns that value. */
+static int foreach_candidate(const struct silences *ss, const struct labels *ls,
+                             int (*fn)(void *ctx, const struct silence *s), void *ctx)
+{
+    int rc;
+
+    for (size_t i = 0; i < ss->always.n; i++) {
+        rc = fn(ctx, &ss->always.v[i]->s);
+        if (rc != 0)
+            return rc;
+    }
+    if (ss->by_name.n == 0)
+        return 0;
+    for (size_t l = 0; l < ls->n; l++) {
+        const struct smap *vals = smap_get(&ss->by_name, ls->v[l].name);
+        const struct sil_bucket *b;
+
+        if (vals == NULL)
+            continue;
+        b = smap_get(vals, ls->v[l].value);
+        for (size_t i = 0; b != NULL && i < b->n; i++) {
+            rc = fn(ctx, &b->v[i]->s);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+struct match_ctx {
+    const struct labels *ls;
+    int64_t now;
+    char (*ids)[SILENCE_ID_LEN];
+    size_t n, cap;
+};
+
+static int collect_cb(void *ctx, const struct silence *s)
+{
+    struct match_ctx *c = ctx;
+
+    if (silence_state_at(s, c->now) != SILENCE_ACTIVE || !silence_matches(s, c->ls))
+        return 0;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap == 0 ? 4 : c->cap * 2;
+        char(*v)[SILENCE_ID_LEN] = realloc(c->ids, ncap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        c->ids = v;
+        c->cap = ncap;
+    }
+    memcpy(c->ids[c->n++], s->id, SILENCE_ID_LEN);
+    return 0;
+}
+
 size_t silences_active_matching(const struct silences *ss, const struct labels *ls, int64_t now,
                                 char (**ids_out)[SILENCE_ID_LEN])
 {
-    struct smap_entry *e;
-    size_t it, n = 0, cap = 0;
-    char(*ids)[SILENCE_ID_LEN] = NULL;
+    struct match_ctx c = {ls, now, NULL, 0, 0};
 
     *ids_out = NULL;
-    for (e = smap_first(&ss->by_id, &it); e != NULL; e = smap_next(&ss->by_id, e, &it)) {
-        const struct silence *s = e->val;
-        if (silence_state_at(s, now) != SILENCE_ACTIVE || !silence_matches(s, ls))
-            continue;
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 4 : cap * 2;
-            char(*v)[SILENCE_ID_LEN] = realloc(ids, ncap * sizeof(*v));
-            if (v == NULL) {
-                free(ids);
-                return (size_t)-1;
-            }
-            ids = v;
-            cap = ncap;
-        }
-        memcpy(ids[n++], s->id, SILENCE_ID_LEN);
+    if (foreach_candidate(ss, ls, collect_cb, &c) != 0) {
+        free(c.ids);
+        return (size_t)-1;
     }
-    if (n > 1)
-        qsort(ids, n, sizeof(*ids), cmp_id);
-    *ids_out = ids;
-    return n;
+    if (c.n > 1)
+        qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
+    *ids_out = c.ids;
+    return c.n;
+}
+
+static int mutes_cb(void *ctx, const struct silence *s)
+{
+    const struct match_ctx *c = ctx;
+
+    return silence_state_at(s, c->now) == SILENCE_ACTIVE && silence_matches(s, c->ls) ? 1 : 0;
 }
 
 bool silences_mutes(const struct silences *ss, const struct labels *ls, int64_t now)
 {
-    struct smap_entry *e;
-    size_t it;
+    struct match_ctx c = {ls, now, NULL, 0, 0};
 
-    for (e = smap_first(&ss->by_id, &it); e != NULL; e = smap_next(&ss->by_id, e, &it)) {
-        const struct silence *s = e->val;
-        if (silence_state_at(s, now) == SILENCE_ACTIVE && silence_matches(s, ls))
-            return true;
-    }
-    return false;
+    return foreach_candidate(ss, ls, mutes_cb, &c) == 1;
 }
+
+#ifdef UNIT_TEST
+size_t silences_index_always(const struct silences *ss)
+{
+    return ss->always.n;
+}
+
+size_t silences_index_buckets(const struct silences *ss)
+{
+    struct smap_entry *e;
+    size_t it, n = 0;
+
+    for (e = smap_first(&ss->by_name, &it); e != NULL; e = smap_next(&ss->by_name, e, &it))
+        n += ((const struct smap *)e->val)->n;
+    return n;
+}
+#endif
 
 struct sorted_sil {
     const struct silence *s;

@@ -124,8 +124,17 @@ size_t silences_gc(struct silences *ss, int64_t now, int64_t retention,
 size_t silences_active_matching(const struct silences *ss, const struct labels *ls, int64_t now,
                                 char (**ids_out)[SILENCE_ID_LEN]);
 
-/* True when some silence active at now matches ls. */
+/* True when some silence active at now matches ls. Both this and
+ * silences_active_matching look only at the silences indexed under one of ls's
+ * name=value pairs plus those without a usable equality matcher (silence.c). */
 bool silences_mutes(const struct silences *ss, const struct labels *ls, int64_t now);
+
+#ifdef UNIT_TEST
+/* Index shape, for tests: silences in the always-check list, and the number of
+ * (name, value) buckets (empty buckets are freed, so 0 once all are gone). */
+size_t silences_index_always(const struct silences *ss);
+size_t silences_index_buckets(const struct silences *ss);
+#endif
 
 /* Calls fn for every silence in the order GET /api/v2/silences lists them
  * (Alertmanager's SortSilences: active by ends_at ascending, then pending by
