@@ -51,6 +51,8 @@ struct api_engine_ops {
     void (*ack_secret)(struct engine *e, const uint8_t **secret, size_t *len);
     char *(*twilio_auth_token)(struct engine *e, const char *account_sid);
     int (*sms_ack)(struct engine *e, uint64_t id, const char *from, int *result, struct error *err);
+    /* GET /metrics: alert and incident states counted (engine_count_states) */
+    int (*count_states)(struct engine *e, struct engine_state_counts *out);
 };
 
 struct api {

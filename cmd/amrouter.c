@@ -348,6 +348,7 @@ int main(int argc, char **argv)
     ops.status = engine_status;
     ops.receivers = engine_receivers;
     ops.query_incidents = engine_query_incidents;
+    ops.count_states = engine_count_states;
     ops.get_incident = engine_get_incident;
     ops.ack_incident = engine_ack_incident;
     ops.ack_matching = engine_ack_matching;

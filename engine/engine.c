@@ -1664,6 +1664,40 @@ json_t *engine_query_incidents(struct engine *e, const struct incident_query *q)
     return run_query(e, q_incidents, q);
 }
 
+static int count_inc_cb(void *ctx, const struct incident *inc)
+{
+    struct engine_state_counts *out = ctx;
+
+    if ((size_t)inc->state < sizeof(out->incidents) / sizeof(out->incidents[0]))
+        out->incidents[inc->state]++;
+    return 0;
+}
+
+/* arg: struct engine_state_counts *const * (the answer is written there). */
+static json_t *q_counts(struct engine *e, const void *arg, int64_t now)
+{
+    struct engine_state_counts *out = *(struct engine_state_counts *const *)arg;
+
+    router_count_alerts(e->r, now, out->alerts);
+    if (router_foreach_incident(e->r, count_inc_cb, out) != 0)
+        return NULL;
+    return json_true();
+}
+
+int engine_count_states(struct engine *e, struct engine_state_counts *out)
+{
+    json_t *ok;
+
+    memset(out, 0, sizeof(*out));
+    ok = run_query(e, q_counts, &out);
+    if (ok == NULL) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    json_decref(ok);
+    return 0;
+}
+
 /* json null = unknown incident (NULL = out of memory). */
 static json_t *q_incident(struct engine *e, const void *arg, int64_t now)
 {

@@ -104,6 +104,16 @@ json_t *engine_status(struct engine *e);
 /* GET /api/v2/receivers body. */
 json_t *engine_receivers(struct engine *e);
 
+/* GET /metrics: alerts not resolved by status.state (the counts GET /api/v2/alerts
+ * would show; indexes are enum alert_state) and incidents by state (indexes are
+ * enum incident_state; slot 0 unused), counted on the engine thread without
+ * building JSON. 0, or -1 when the engine cannot answer (out is then zeroed). */
+struct engine_state_counts {
+    size_t alerts[3];
+    size_t incidents[4];
+};
+int engine_count_states(struct engine *e, struct engine_state_counts *out);
+
 /* --- incidents, acknowledgements, ack links, SMS (issue 6; docs/escalation.md) --- */
 
 struct ack_in; /* router/router.h */

@@ -513,6 +513,24 @@ int router_foreach_alert(const struct router *r, int64_t now,
     return rc;
 }
 
+void router_count_alerts(const struct router *r, int64_t now,
+                         size_t counts[ALERT_STATE_SUPPRESSED + 1])
+{
+    struct umap_entry *ue;
+    size_t it;
+
+    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
+        const struct rentry *re = ue->val;
+        bool muted;
+
+        if (alert_resolved_at(&re->a, now))
+            continue;
+        muted = inhibit_mutes(r, &re->a.labels, now, NULL) ||
+                silences_mutes(r->silences, &re->a.labels, now);
+        counts[muted ? ALERT_STATE_SUPPRESSED : ALERT_STATE_ACTIVE]++;
+    }
+}
+
 static const char *group_receiver_name(const struct rgroup *g)
 {
     return g->route->receiver != NULL && g->route->receiver->name != NULL ? g->route->receiver->name

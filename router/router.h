@@ -257,6 +257,13 @@ void alert_status_release(struct alert_status *st);
 int router_alert_status(const struct router *r, const struct labels *ls, int64_t now,
                         struct alert_status *st);
 
+/* Adds to counts[state] one for every alert not resolved at now, by the state
+ * router_alert_status() would give it (GET /metrics: the alerts GET /api/v2/alerts
+ * lists), without building ids, routes or JSON. counts has one slot per enum
+ * alert_state; it is not zeroed here. */
+void router_count_alerts(const struct router *r, int64_t now,
+                         size_t counts[ALERT_STATE_SUPPRESSED + 1]);
+
 /* One alert as GET /api/v2/alerts needs it. `routes` are the matched routes (their
  * receivers are the alert's receivers, in order, duplicates kept as AM does). */
 struct alert_view {

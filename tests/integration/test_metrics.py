@@ -8,9 +8,11 @@ count exactly that.
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
-from harness import Amrouter, WebhookReceiver, post_alerts, request, wait_until
+from harness import (Amrouter, WebhookReceiver, alert, get_json, post_alerts, post_json,
+                     request, rfc3339, wait_until)
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
@@ -47,6 +49,21 @@ escalation_policies:
   - receivers: [first]
   - after: 1s
     receivers: [second]
+"""
+
+INHIBIT = """\
+route:
+  receiver: good
+  group_wait: 0s
+  group_interval: 1h
+  group_by: [alertname]
+receivers:
+- name: good
+  webhook_configs: [{url: '%s'}]
+inhibit_rules:
+- source_matchers: ['severity="critical"']
+  target_matchers: ['severity="warning"']
+  equal: [cluster]
 """
 
 
@@ -116,6 +133,63 @@ class MetricsTest(unittest.TestCase):
         for name in ("amrouter_notification_retries_total", "amrouter_notifications_throttled_total",
                      "amrouter_escalation_steps_fired_total"):
             self.assertIn("# TYPE %s counter" % name, text)
+
+    def test_alert_and_incident_states_match_the_api(self):
+        """The state gauges are counted without building the API's JSON: they must
+        still equal what GET /api/v2/alerts and /api/v2/incidents report, with
+        silenced (by an equality and by a regex-only silence) and inhibited alerts,
+        a resolved alert (not counted) and an acknowledged incident."""
+        hook = WebhookReceiver()
+        hook.start()
+        self.addCleanup(hook.stop)
+        d = Amrouter(INHIBIT % hook.url_for("/good"))
+        self.addCleanup(d.cleanup)
+        d.start()
+        now = time.time()
+        for m in ([{"name": "alertname", "value": "Muted", "isRegex": False},
+                   {"name": "instance", "value": "i1", "isRegex": False}],
+                  [{"name": "team", "value": "x|y", "isRegex": True}]):
+            r = post_json(d.url + "/api/v2/silences",
+                          {"matchers": m, "startsAt": rfc3339(now - 60),
+                           "endsAt": rfc3339(now + 3600), "createdBy": "t", "comment": "c"})
+            self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(post_alerts(d.url, [
+            alert("Plain"),
+            alert("Muted", {"instance": "i1"}),
+            alert("Muted", {"instance": "i2"}),
+            alert("Rx", {"team": "x"}),
+            alert("Source", {"severity": "critical", "cluster": "c1"}),
+            alert("Target", {"severity": "warning", "cluster": "c1"}),
+            alert("Target", {"severity": "warning", "cluster": "c2"}),
+            alert("Gone", starts_at=now - 120, ends_at=now - 60),
+        ]).status, 200)
+
+        def incidents():
+            st, inc = get_json(d.url + "/api/v2/incidents")
+            return inc if st == 200 and len(inc) >= 4 else None
+        inc = wait_until(incidents, timeout=10, what="incidents opened")
+        r = post_json(d.url + "/api/v2/incidents/%d/ack" % inc[0]["id"], {"by": "me"})
+        self.assertEqual(r.status, 200, r.text)
+
+        st, alerts = get_json(d.url + "/api/v2/alerts")
+        self.assertEqual(st, 200)
+        by_state = {}
+        for a in alerts:
+            by_state[a["status"]["state"]] = by_state.get(a["status"]["state"], 0) + 1
+        # Plain, Muted/i2, Source, Target/c2 active; Muted/i1, Rx, Target/c1 suppressed.
+        self.assertEqual(by_state, {"active": 4, "suppressed": 3})
+        st, inc = get_json(d.url + "/api/v2/incidents")
+        inc_states = {}
+        for i in inc:
+            inc_states[i["state"]] = inc_states.get(i["state"], 0) + 1
+        self.assertEqual(inc_states.get("acknowledged"), 1)
+
+        m = parse(request("GET", d.url + "/metrics").text)
+        self.assertEqual(m['amrouter_alerts{state="active"}'], 4)
+        self.assertEqual(m['amrouter_alerts{state="suppressed"}'], 3)
+        self.assertEqual(m['amrouter_alerts{state="unprocessed"}'], 0)
+        self.assertEqual(m['amrouter_incidents{state="firing"}'], inc_states.get("firing", 0))
+        self.assertEqual(m['amrouter_incidents{state="acknowledged"}'], 1)
 
     def test_escalation_steps_counted(self):
         hook = WebhookReceiver()
