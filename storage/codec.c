@@ -277,6 +277,22 @@ static int put_jlabels(struct buf *b, const char *key, const struct labels *ls)
  * of the ingest time. Falls back to jansson for anything unusual (a string
  * that is not UTF-8, a duplicate label name), so what is refused stays refused.
  */
+/* Appends v in decimal (what "%" PRId64 prints), without stdio. */
+static int put_i64(struct buf *b, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 char *codec_encode_alert(const struct alert *a)
 {
     struct buf b;
@@ -292,10 +308,10 @@ char *codec_encode_alert(const struct alert *a)
     }
     if (buf_appendc(&b, '{') < 0 || put_jlabels(&b, "labels", &a->labels) < 0 ||
         buf_appendc(&b, ',') < 0 || put_jlabels(&b, "annotations", &a->annotations) < 0 ||
-        buf_printf(&b,
-                   ",\"startsAt\":%" PRId64 ",\"endsAt\":%" PRId64 ",\"updatedAt\":%" PRId64
-                   ",\"timeout\":%s",
-                   a->starts_at, a->ends_at, a->updated_at, a->timeout ? "true" : "false") < 0)
+        buf_appends(&b, ",\"startsAt\":") < 0 || put_i64(&b, a->starts_at) < 0 ||
+        buf_appends(&b, ",\"endsAt\":") < 0 || put_i64(&b, a->ends_at) < 0 ||
+        buf_appends(&b, ",\"updatedAt\":") < 0 || put_i64(&b, a->updated_at) < 0 ||
+        buf_appends(&b, a->timeout ? ",\"timeout\":true" : ",\"timeout\":false") < 0)
         goto slow;
     if (a->generator_url != NULL &&
         (buf_appends(&b, ",\"generatorURL\":") < 0 || put_jstr(&b, a->generator_url) < 0))
