@@ -17,6 +17,7 @@
 #include "router/router.h"
 #include "templates/context.h"
 #include "templates/defaults.h"
+#include "templates/mustache.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -498,8 +499,11 @@ void notify_requests_truncate(struct notify_requests *rs, size_t n)
         notify_request_release(&rs->v[--rs->n]);
 }
 
-json_t *notify_job_context(const struct notify_job *job, const char *receiver,
-                           const char *external_url, const struct notify_incident *inc)
+/* The template context of a job (notify_job_context()), or with shared set the
+ * shared, prepared one (context_shared_get()) in *shared. */
+static json_t *job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc,
+                           struct context_shared **shared)
 {
     const struct alert **ptrs = NULL;
     struct notify_data d;
@@ -521,9 +525,20 @@ json_t *notify_job_context(const struct notify_job *job, const char *receiver,
     d.now = job->created_at;
     d.external_url = external_url;
     d.incident = inc;
-    ctx = context_template(&d);
+    if (shared != NULL) {
+        *shared = context_shared_get(&d);
+        ctx = *shared != NULL ? json_incref(context_shared_json(*shared)) : NULL;
+    } else {
+        ctx = context_template(&d);
+    }
     free(ptrs);
     return ctx;
+}
+
+json_t *notify_job_context(const struct notify_job *job, const char *receiver,
+                           const char *external_url, const struct notify_incident *inc)
+{
+    return job_context(job, receiver, external_url, inc, NULL);
 }
 
 /* Requests sent through notifier_request.setup: the built list and the part to send. */
@@ -681,22 +696,28 @@ int notify_ops_build(int (*build)(const struct notifier_config *, const json_t *
     struct notify_opts o = {.now = job->created_at};
     struct notify_requests rs = {0};
     const struct notify_incident *pi;
+    struct context_shared *shared = NULL;
     json_t *ctx;
     int rc = -1;
 
     /* The incident as the router saw it when it made the job, with its signed ack
      * link (notifiers/incident.h); NULL when the job has none. */
     pi = env != NULL ? notifier_incident(env, job, &inc, ack_url, inc_url) : NULL;
-    ctx = notify_job_context(job, rcv->name, env != NULL ? env->external_url : NULL, pi);
+    /* The jobs of one notification (one per integration) share one context,
+     * prepared for rendering (templates/context.h). */
+    ctx = job_context(job, rcv->name, env != NULL ? env->external_url : NULL, pi, &shared);
     if (ctx == NULL)
         return error_set(err, "out of memory building the template context");
+    mustache_data_use(context_shared_data(shared));
     if (build(nc, ctx, &o, &rs, err) < 0)
         goto out;
     if (notify_export(&rs, nc, out, err) < 0)
         goto out;
     rc = 0;
 out:
+    mustache_data_use(NULL);
     notify_requests_release(&rs);
     json_decref(ctx);
+    context_shared_release(shared);
     return rc;
 }

@@ -125,7 +125,7 @@ struct rgroup *group_new(struct router *r, const struct route *rt, struct labels
     g->route = rt;
     g->labels = *labels; /* takes ownership */
     labels_init(labels);
-    umap_init(&g->alerts);
+    emap_init(&g->alerts, RENTRY_KEY_OFF);
     g->heap_idx = (size_t)-1;
     if (g->key == NULL || g->group_key == NULL || g->route_id == NULL) {
         labels_release(&g->labels);
@@ -141,17 +141,17 @@ struct rgroup *group_new(struct router *r, const struct route *rt, struct labels
 /* Frees a group that is already out of r->groups and the heap; releases its holds. */
 void group_free(struct router *r, struct rgroup *g)
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
 
     (void)r;
     if (g == NULL)
         return;
-    for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it)) {
-        struct rentry *e = ue->val;
+    for (ev = emap_first(&g->alerts, &it); ev != NULL; ev = emap_next(&g->alerts, &it)) {
+        struct rentry *e = ev;
         e->n_groups--;
     }
-    umap_release(&g->alerts);
+    emap_release(&g->alerts);
     labels_release(&g->labels);
     free(g->key);
     free(g->group_key);
@@ -161,9 +161,9 @@ void group_free(struct router *r, struct rgroup *g)
 
 int group_add(struct rgroup *g, struct rentry *e)
 {
-    if (umap_get(&g->alerts, e->a.fingerprint) != NULL)
+    if (emap_get(&g->alerts, e->a.fingerprint) != NULL)
         return 0;
-    if (umap_put(&g->alerts, e->a.fingerprint, e) < 0)
+    if (emap_put(&g->alerts, e) < 0)
         return -1;
     e->n_groups++;
     return 1;
@@ -172,11 +172,11 @@ int group_add(struct rgroup *g, struct rentry *e)
 /* Lists g's members in the change log as leaving (see router_changes). */
 static void touch_all_members(struct router *r, const struct rgroup *g)
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
 
-    for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it))
-        router_touch_member(r, g->key, ue->key);
+    for (ev = emap_first(&g->alerts, &it); ev != NULL; ev = emap_next(&g->alerts, &it))
+        router_touch_member(r, g->key, ((const struct rentry *)ev)->a.fingerprint);
 }
 
 static void group_delete(struct router *r, struct rgroup *g, int64_t now)
@@ -576,7 +576,7 @@ static int cmp_entry_ptr(const void *pa, const void *pb)
 static struct rentry **group_sorted(const struct rgroup *g, size_t *n)
 {
     struct rentry **v;
-    struct umap_entry *ue;
+    void *ev;
     size_t it, k = 0;
 
     *n = 0;
@@ -585,8 +585,8 @@ static struct rentry **group_sorted(const struct rgroup *g, size_t *n)
     v = malloc(g->alerts.n * sizeof(*v));
     if (v == NULL)
         return NULL;
-    for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it))
-        v[k++] = ue->val;
+    for (ev = emap_first(&g->alerts, &it); ev != NULL; ev = emap_next(&g->alerts, &it))
+        v[k++] = ev;
     qsort(v, k, sizeof(*v), cmp_entry_ptr);
     *n = k;
     return v;
@@ -602,10 +602,10 @@ static void flush_succeeded(struct router *r, const char *group_key, const struc
     if (g == NULL)
         return;
     for (size_t i = 0; i < n_res; i++) {
-        struct rentry *e = umap_get(&g->alerts, res[i].fp);
+        struct rentry *e = emap_get(&g->alerts, res[i].fp);
         if (e == NULL || e->a.updated_at != res[i].updated_at)
             continue;
-        umap_del(&g->alerts, res[i].fp);
+        emap_del(&g->alerts, res[i].fp);
         e->n_groups--;
         router_touch_group(r, g->key);
         router_touch_member(r, g->key, res[i].fp);

@@ -828,7 +828,7 @@ bool router_incident_matches(const struct router *r, const struct incident *inc,
                              const struct matchers *m)
 {
     const struct rgroup *g;
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
 
     if (m == NULL || m->n == 0)
@@ -836,8 +836,8 @@ bool router_incident_matches(const struct router *r, const struct incident *inc,
     g = inc_group(r, inc);
     if (g == NULL)
         return matchers_match(m, &inc->group_labels);
-    for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it)) {
-        const struct rentry *e = ue->val;
+    for (ev = emap_first(&g->alerts, &it); ev != NULL; ev = emap_next(&g->alerts, &it)) {
+        const struct rentry *e = ev;
         if (matchers_match(m, &e->a.labels))
             return true;
     }

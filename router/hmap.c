@@ -290,3 +290,125 @@ struct umap_entry *umap_next(const struct umap *m, struct umap_entry *e, size_t 
     }
     return NULL;
 }
+
+void emap_init(struct emap *m, size_t key_off)
+{
+    m->b = NULL;
+    m->nb = 0;
+    m->n = 0;
+    m->key_off = key_off;
+}
+
+void emap_release(struct emap *m)
+{
+    free(m->b);
+    emap_init(m, m->key_off);
+}
+
+static uint64_t emap_key(const struct emap *m, const void *val)
+{
+    uint64_t k;
+
+    memcpy(&k, (const char *)val + m->key_off, sizeof(k));
+    return k;
+}
+
+/* The slot holding key, or the empty slot where it would go (m->nb > 0). */
+static size_t emap_slot(const struct emap *m, uint64_t key)
+{
+    size_t mask = m->nb - 1, i = u64_hash(key) & mask;
+
+    while (m->b[i] != NULL && emap_key(m, m->b[i]) != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+void *emap_get(const struct emap *m, uint64_t key)
+{
+    if (m->nb == 0)
+        return NULL;
+    return m->b[emap_slot(m, key)];
+}
+
+static int emap_resize(struct emap *m, size_t nb)
+{
+    void **old = m->b;
+    size_t onb = m->nb;
+
+    m->b = calloc(nb, sizeof(*m->b));
+    if (m->b == NULL) {
+        m->b = old;
+        return -1;
+    }
+    m->nb = nb;
+    for (size_t i = 0; i < onb; i++) {
+        if (old[i] != NULL)
+            m->b[emap_slot(m, emap_key(m, old[i]))] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+int emap_put(struct emap *m, void *val)
+{
+    uint64_t key;
+    size_t i;
+
+    if (val == NULL)
+        return -1;
+    key = emap_key(m, val);
+    if ((m->n + 1) * 4 > m->nb * 3 && emap_get(m, key) == NULL &&
+        emap_resize(m, m->nb == 0 ? 8 : m->nb * 2) < 0)
+        return -1;
+    i = emap_slot(m, key);
+    if (m->b[i] == NULL)
+        m->n++;
+    m->b[i] = val;
+    return 0;
+}
+
+void *emap_del(struct emap *m, uint64_t key)
+{
+    size_t mask, i, j;
+    void *val;
+
+    if (m->nb == 0)
+        return NULL;
+    mask = m->nb - 1;
+    i = emap_slot(m, key);
+    val = m->b[i];
+    if (val == NULL)
+        return NULL;
+    for (j = (i + 1) & mask; m->b[j] != NULL; j = (j + 1) & mask) {
+        size_t k = u64_hash(emap_key(m, m->b[j])) & mask;
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+
+        if (!stays) {
+            m->b[i] = m->b[j];
+            i = j;
+        }
+    }
+    m->b[i] = NULL;
+    m->n--;
+    if (m->n == 0) {
+        emap_release(m);
+    } else if (m->nb > 64 && m->n * 8 < m->nb) {
+        (void)emap_resize(m, m->nb / 4);
+    }
+    return val;
+}
+
+void *emap_first(const struct emap *m, size_t *it)
+{
+    *it = (size_t)-1;
+    return emap_next(m, it);
+}
+
+void *emap_next(const struct emap *m, size_t *it)
+{
+    for ((*it)++; *it < m->nb; (*it)++) {
+        if (m->b[*it] != NULL)
+            return m->b[*it];
+    }
+    return NULL;
+}

@@ -73,4 +73,29 @@ struct smap_entry *smap_next(const struct smap *m, struct smap_entry *e, size_t 
 struct umap_entry *umap_first(const struct umap *m, size_t *it);
 struct umap_entry *umap_next(const struct umap *m, struct umap_entry *e, size_t *it);
 
+/* emap: a set of objects that carry their own 64-bit key at byte offset
+ * key_off (the store's and the groups' alert entries, keyed by fingerprint).
+ * Open addressing like umap but 8-byte slots (just the pointer), so half the
+ * memory per entry. The map never owns the objects; an object's key must not
+ * change while it is in the map. Same rules as umap otherwise. */
+struct emap {
+    void **b;
+    size_t nb; /* 0 or a power of two */
+    size_t n;
+    size_t key_off;
+};
+
+void emap_init(struct emap *m, size_t key_off);
+/* Frees the slots (not the objects); the map stays usable (key_off kept). */
+void emap_release(struct emap *m);
+void *emap_get(const struct emap *m, uint64_t key);
+/* Inserts val, or replaces the object with val's key. -1 when memory runs out
+ * or val is NULL (map unchanged). */
+int emap_put(struct emap *m, void *val);
+/* Removes the object with key; returns it (NULL when absent). */
+void *emap_del(struct emap *m, uint64_t key);
+/* Iteration: for (v = emap_first(m, &i); v; v = emap_next(m, &i)) */
+void *emap_first(const struct emap *m, size_t *it);
+void *emap_next(const struct emap *m, size_t *it);
+
 #endif

@@ -124,7 +124,7 @@ void inhibit_remove(struct router *r, struct rentry *e)
 
 int inhibit_rebuild(struct router *r)
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it, n = r->cfg->n_inhibit_rules;
 
     inhibit_release(r);
@@ -134,8 +134,8 @@ int inhibit_rebuild(struct router *r)
     if (r->inhibit_src == NULL)
         return -1;
     r->n_inhibit_src = n;
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        if (inhibit_add(r, ue->val) < 0)
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        if (inhibit_add(r, ev) < 0)
             return -1;
     }
     return 0;

@@ -140,6 +140,7 @@ struct router *router_new(const struct config *cfg)
         return NULL;
     r->cfg = cfg;
     r->next_gc = INT64_MAX;
+    emap_init(&r->alerts, RENTRY_KEY_OFF);
     r->silences = silences_new();
     if (r->silences == NULL || inhibit_rebuild(r) < 0) {
         router_free(r);
@@ -157,6 +158,7 @@ static void entry_free(struct rentry *e)
 void router_free(struct router *r)
 {
     struct umap_entry *ue;
+    void *ev;
     struct smap_entry *se;
     size_t it;
 
@@ -166,9 +168,9 @@ void router_free(struct router *r)
     esc_release(r);
     free(r->heap);
     inhibit_release(r);
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it))
-        entry_free(ue->val);
-    umap_release(&r->alerts);
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it))
+        entry_free(ev);
+    emap_release(&r->alerts);
     silences_free(r->silences);
     for (se = smap_first(&r->nflog, &it); se != NULL; se = smap_next(&r->nflog, se, &it)) {
         nflog_entry_release(se->val);
@@ -199,12 +201,12 @@ const struct config *router_config(const struct router *r)
 
 int router_set_config(struct router *r, const struct config *cfg, int64_t now, struct error *err)
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
     int rc = 0;
 
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        struct rentry *e = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        struct rentry *e = ev;
         e->in_group_before = e->n_groups > 0;
     }
     dispatch_drop_groups(r);
@@ -212,8 +214,8 @@ int router_set_config(struct router *r, const struct config *cfg, int64_t now, s
     if (inhibit_rebuild(r) < 0)
         rc = error_set(err, "out of memory");
     r->reinserting = true;
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        struct rentry *e = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        struct rentry *e = ev;
         if ((e->in_group_before || !alert_resolved_at(&e->a, now)) &&
             dispatch_insert(r, e, now) < 0)
             rc = error_set(err, "out of memory");
@@ -242,7 +244,7 @@ int router_put_alerts(struct router *r, struct alert *alerts, size_t n, int64_t 
         struct rentry *e;
 
         router_alert_defaults(in, now, rt);
-        e = umap_get(&r->alerts, in->fingerprint);
+        e = emap_get(&r->alerts, in->fingerprint);
         if (e != NULL) {
             /* AM's provider merges only when the activity ranges overlap. */
             if (alert_overlaps(&e->a, in)) {
@@ -265,7 +267,7 @@ int router_put_alerts(struct router *r, struct alert *alerts, size_t n, int64_t 
             alert_compact(in);
             e->a = *in;
             alert_init(in);
-            if (umap_put(&r->alerts, e->a.fingerprint, e) < 0) {
+            if (emap_put(&r->alerts, e) < 0) {
                 *in = e->a;
                 free(e);
                 goto nomem;
@@ -285,7 +287,7 @@ nomem:
 
 const struct alert *router_get_alert(const struct router *r, uint64_t fingerprint)
 {
-    const struct rentry *e = umap_get(&r->alerts, fingerprint);
+    const struct rentry *e = emap_get(&r->alerts, fingerprint);
 
     return e != NULL ? &e->a : NULL;
 }
@@ -303,7 +305,7 @@ void router_gc_due(struct router *r, int64_t due)
 
 static void gc_alerts(struct router *r, int64_t now)
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it, n = 0;
     struct rentry **dead;
     int64_t retention = router_alert_retention(r);
@@ -315,8 +317,8 @@ static void gc_alerts(struct router *r, int64_t now)
         router_gc_due(r, now + ROUTER_GC_INTERVAL);
         return;
     }
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        struct rentry *e = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        struct rentry *e = ev;
         int64_t due = e->a.ends_at + retention;
         if (due > now)
             router_gc_due(r, due);
@@ -327,7 +329,7 @@ static void gc_alerts(struct router *r, int64_t now)
     }
     for (size_t i = 0; i < n; i++) {
         inhibit_remove(r, dead[i]);
-        umap_del(&r->alerts, dead[i]->a.fingerprint);
+        emap_del(&r->alerts, dead[i]->a.fingerprint);
         router_touch_alert(r, dead[i]->a.fingerprint);
         entry_free(dead[i]);
     }
@@ -478,7 +480,7 @@ int router_foreach_alert(const struct router *r, int64_t now,
 {
     struct route_list routes = ROUTE_LIST_INIT;
     struct rentry **v;
-    struct umap_entry *ue;
+    void *ev;
     size_t it, n = 0;
     int rc = 0;
 
@@ -487,8 +489,8 @@ int router_foreach_alert(const struct router *r, int64_t now,
     v = malloc(r->alerts.n * sizeof(*v));
     if (v == NULL)
         return -1;
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it))
-        v[n++] = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it))
+        v[n++] = ev;
     qsort(v, n, sizeof(*v), cmp_entry_fp);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct alert_status st;
@@ -516,11 +518,11 @@ int router_foreach_alert(const struct router *r, int64_t now,
 void router_count_alerts(const struct router *r, int64_t now,
                          size_t counts[ALERT_STATE_SUPPRESSED + 1])
 {
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
 
-    for (ue = umap_first(&r->alerts, &it); ue != NULL; ue = umap_next(&r->alerts, ue, &it)) {
-        const struct rentry *re = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL; ev = emap_next(&r->alerts, &it)) {
+        const struct rentry *re = ev;
         bool muted;
 
         if (alert_resolved_at(&re->a, now))
@@ -565,7 +567,7 @@ static int cmp_alert_ptr(const void *pa, const void *pb)
 static int fill_view(const struct rgroup *g, bool with_alerts, struct group_view *out)
 {
     const struct alert **al = NULL;
-    struct umap_entry *ue;
+    void *ev;
     size_t it, n = 0;
 
     memset(out, 0, sizeof(*out));
@@ -573,8 +575,8 @@ static int fill_view(const struct rgroup *g, bool with_alerts, struct group_view
         al = malloc(g->alerts.n * sizeof(*al));
         if (al == NULL)
             return -1;
-        for (ue = umap_first(&g->alerts, &it); ue != NULL; ue = umap_next(&g->alerts, ue, &it))
-            al[n++] = &((const struct rentry *)ue->val)->a;
+        for (ev = emap_first(&g->alerts, &it); ev != NULL; ev = emap_next(&g->alerts, &it))
+            al[n++] = &((const struct rentry *)ev)->a;
         qsort(al, n, sizeof(*al), cmp_alert_ptr);
     }
     out->key = g->key;
@@ -635,7 +637,7 @@ bool router_group_has_alert(const struct router *r, const char *key, uint64_t fi
 {
     const struct rgroup *g = smap_get(&r->groups, key);
 
-    return g != NULL && umap_get(&g->alerts, fingerprint) != NULL;
+    return g != NULL && emap_get(&g->alerts, fingerprint) != NULL;
 }
 
 size_t router_group_count(const struct router *r)
@@ -711,12 +713,12 @@ const struct nflog_entry *router_get_nflog(const struct router *r, const char *k
 
 int router_load_alert(struct router *r, struct alert *a, struct error *err)
 {
-    struct rentry *e = umap_get(&r->alerts, a->fingerprint);
+    struct rentry *e = emap_get(&r->alerts, a->fingerprint);
 
     if (a->fingerprint == 0)
         alert_update_fingerprint(a);
     if (e == NULL)
-        e = umap_get(&r->alerts, a->fingerprint);
+        e = emap_get(&r->alerts, a->fingerprint);
     router_gc_due(r, a->ends_at + router_alert_retention(r));
     alert_compact(a);
     if (e != NULL) {
@@ -729,7 +731,7 @@ int router_load_alert(struct router *r, struct alert *a, struct error *err)
     if (e == NULL)
         goto nomem;
     e->a = *a;
-    if (umap_put(&r->alerts, e->a.fingerprint, e) < 0) {
+    if (emap_put(&r->alerts, e) < 0) {
         free(e);
         goto nomem;
     }
@@ -839,7 +841,7 @@ int router_load_group(struct router *r, const char *route_id, const struct label
         }
     }
     for (size_t i = 0; i < n_fps; i++) {
-        struct rentry *e = umap_get(&r->alerts, fps[i]);
+        struct rentry *e = emap_get(&r->alerts, fps[i]);
         if (e != NULL && group_add(g, e) < 0)
             goto nomem;
     }
@@ -901,7 +903,7 @@ static int in_its_group(struct router *r, const struct route *rt, const struct r
     if (route_group_labels(rt, &e->a.labels, &gl) < 0 || route_group_file_key(rt, &gl, &key) < 0)
         goto out;
     g = smap_get(&r->groups, buf_str(&key));
-    rc = g != NULL && umap_get(&g->alerts, e->a.fingerprint) != NULL;
+    rc = g != NULL && emap_get(&g->alerts, e->a.fingerprint) != NULL;
 out:
     labels_release(&gl);
     buf_release(&key);
@@ -911,13 +913,12 @@ out:
 int router_load_done(struct router *r, int64_t now, struct error *err)
 {
     struct route_list routes = ROUTE_LIST_INIT;
-    struct umap_entry *ue;
+    void *ev;
     size_t it;
     int rc = 0;
 
-    for (ue = umap_first(&r->alerts, &it); ue != NULL && rc == 0;
-         ue = umap_next(&r->alerts, ue, &it)) {
-        struct rentry *e = ue->val;
+    for (ev = emap_first(&r->alerts, &it); ev != NULL && rc == 0; ev = emap_next(&r->alerts, &it)) {
+        struct rentry *e = ev;
         bool missing = false;
 
         if (alert_resolved_at(&e->a, now))

@@ -14,10 +14,12 @@
 #define AMR_ROUTER_INT_H
 
 #include "router/hmap.h"
+#include <stddef.h>
 #include "router/route.h"
 #include "router/router.h"
 
 /* A stored alert. */
+#define RENTRY_KEY_OFF (offsetof(struct rentry, a) + offsetof(struct alert, fingerprint))
 struct rentry {
     struct alert a;
     unsigned n_groups;    /* aggregation groups holding this entry */
@@ -30,7 +32,7 @@ struct rgroup {
     char *route_id;
     const struct route *route;
     struct labels labels;
-    struct umap alerts; /* fp -> struct rentry * */
+    struct emap alerts; /* members: struct rentry * keyed by a.fingerprint */
     int64_t next_flush;
     bool has_flushed;
     uint64_t incident_id;
@@ -70,7 +72,7 @@ struct flush_rec {
 
 struct router {
     const struct config *cfg;
-    struct umap alerts; /* fp -> struct rentry * */
+    struct emap alerts; /* struct rentry * keyed by a.fingerprint */
     struct silences *silences;
     struct smap groups;   /* key -> struct rgroup * */
     struct rgroup **heap; /* min-heap on next_flush */

@@ -70,13 +70,63 @@ struct notify_data {
 json_t *context_webhook(const struct notify_data *d);
 
 /* The template context for d: the webhook payload plus the extras listed above.
- * Returns a new reference, or NULL when memory runs out. */
+ * Returns a new reference, or NULL when memory runs out. Values the alerts share
+ * (label pairs and values, times) are one json_t referenced from each place, so
+ * the result is a DAG: a caller may add or replace keys of the returned root
+ * object, but must not modify anything below it in place. The same holds for
+ * context_webhook(). */
 json_t *context_template(const struct notify_data *d);
+
+/* context_template(d) together with its prepared data (mustache_data_new), shared
+ * by the callers with the same inputs: the jobs of one notification, one per
+ * integration, find what the first one built (a few recent contexts are kept,
+ * keyed by every input byte for byte). Render with mustache_render_data(), or with
+ * mustache_data_use(context_shared_data(s)) around code that calls
+ * mustache_render() on context_shared_json(s). The context must not be modified.
+ * Returns a held reference for context_shared_release(), or NULL when memory runs
+ * out. Thread-safe. */
+struct context_shared;
+struct mustache_data;
+struct context_shared *context_shared_get(const struct notify_data *d);
+/* Borrowed: valid until the caller's context_shared_release(). */
+json_t *context_shared_json(const struct context_shared *s);
+const struct mustache_data *context_shared_data(const struct context_shared *s);
+void context_shared_release(struct context_shared *s); /* accepts NULL */
+/* Forgets the kept contexts (tests; at exit). Held ones live until released. */
+void context_shared_flush(void);
 
 /* A made-up but realistic notification context (receiver "team-db", two firing
  * alerts and one resolved, an open incident at escalation step 2), for previews
  * (amctl template render without --data), tests and the benchmark. n_alerts
  * alerts are generated when n_alerts > 3. Returns a new reference or NULL. */
 json_t *context_example(size_t n_alerts);
+
+/* Which notice context_example_notice() makes. */
+enum context_example_notice {
+    EXAMPLE_FIRING,       /* as context_example(): open incident at step 2 */
+    EXAMPLE_ACKNOWLEDGED, /* still firing; incident acknowledged by "alice" at 11:58
+                             with the comment "on it" (an acknowledgement notice) */
+    EXAMPLE_RESOLVED,     /* every alert resolved, incident "resolved" */
+};
+
+/* context_example() for the given notice, so previews and tests can show what each
+ * default template says when an incident is acknowledged or resolved. Returns a new
+ * reference or NULL. */
+json_t *context_example_notice(size_t n_alerts, enum context_example_notice notice);
+
+/* The inputs behind context_example_notice(), for measuring context_template() alone
+ * (the benchmark): a struct notify_data and everything it points to, owned by the
+ * returned object. NULL when memory runs out. _free accepts NULL. */
+struct context_example_data;
+struct context_example_data *context_example_data_new(size_t n_alerts,
+                                                      enum context_example_notice notice);
+const struct notify_data *context_example_data_get(const struct context_example_data *x);
+void context_example_data_free(struct context_example_data *x);
+
+#ifdef UNIT_TEST
+/* The fast time formatting (context.c), compared in tests with the general code. */
+const char *context_time_text(int64_t ms, char *out);
+const char *context_time_nano(int64_t ms, char *out);
+#endif
 
 #endif

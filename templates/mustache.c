@@ -23,14 +23,17 @@
  * set's templates; when one is used, everything the loader lists
  * (MUSTACHE_LIST_PARTIALS) is compiled into the set as well.
  *
- * Rendering walks the tree with a context stack of json_t pointers and a
- * linked list of parent frames (the overrides in force). Block overrides are
+ * Rendering walks the tree with a context stack of struct vnode pointers (a
+ * "view" of the jansson context, see "prepared data" below) and a linked list
+ * of parent frames (the overrides in force). Block overrides are
  * resolved outermost first, as the inheritance spec says. Indentation is
  * written before a "bol" node when the output is at the start of a line.
  *
  * Invariants: after mustache_compile() nothing in a struct mustache changes;
  * nodes refer to partials by pointer into the same set; all names and texts
  * are offsets into the owning template's arena.
+ * A prepared view (struct mustache_data) does not change after
+ * mustache_data_new(); a private one (mustache_render()) belongs to one render.
  */
 #include "templates/mustache.h"
 
@@ -38,6 +41,9 @@
 #include "core/error.h"
 
 #include <dirent.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -104,6 +110,7 @@ struct node {
                        name parts; BLOCK: the name */
     uint32_t len;              /* TEXT: bytes; VAR...: number of name parts (0 = "."); */
     uint32_t ind_off, ind_len; /* PARTIAL/PARENT: standalone indentation; BLOCK: site's */
+    uint32_t id;               /* unique in the set: index into a render's name hints */
     struct mtpl *partial;      /* PARTIAL/PARENT; NULL when missing and allowed */
 };
 
@@ -131,6 +138,7 @@ struct mustache {
     bool dynamic;
     const char *dyn_origin;
     int dyn_line, dyn_col;
+    uint32_t n_nodes; /* over all its templates: the size of a render's hint array */
 };
 
 struct parser {
@@ -799,9 +807,12 @@ static int node_new(struct parser *p, uint8_t kind, uint32_t *idx)
     return 0;
 }
 
-/* Splits a dotted name into NUL-terminated parts in the arena. */
-/* Splits a dotted name into parts in the arena, each stored as a 2-byte length, the
- * bytes and a NUL, so lookups need no strlen(). */
+static void pack16(const char *s, size_t len, uint64_t *p0, uint64_t *p1);
+
+/* Splits a dotted name into parts in the arena, each stored as a 2-byte length, its
+ * first 16 bytes packed in two 8-byte words (zero-padded, as struct vkv keeps
+ * keys), the bytes and a NUL: comparing a name with a key is a few integer
+ * compares. */
 static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32_t *nparts)
 {
     size_t s = t->s;
@@ -820,7 +831,11 @@ static int add_name(struct parser *p, const struct tok *t, uint32_t *off, uint32
 
         if (e - s > UINT16_MAX)
             return perr(p, t->line, t->col, "name longer than %u bytes", UINT16_MAX);
+        uint64_t pk[2];
+
+        pack16(p->src + s, e - s, &pk[0], &pk[1]);
         if (arena_add(p, (const char *)&n, sizeof(n), false, &o) < 0 ||
+            arena_add(p, (const char *)pk, sizeof(pk), false, &ignored) < 0 ||
             arena_add(p, p->src + s, e - s, true, &ignored) < 0)
             return -1;
         if (first)
@@ -1104,6 +1119,14 @@ static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src,
     mark_bol(&p);
     if (build(&p) < 0)
         goto out;
+    /* 16 bytes of slack after the last text, for emit_text()'s fixed-size copy. */
+    {
+        static const char zeros[16];
+        uint32_t ignored;
+
+        if (arena_add(&p, zeros, sizeof(zeros), false, &ignored) < 0)
+            goto out;
+    }
     tpl->compiled = true;
     rc = 0;
 out:
@@ -1233,6 +1256,11 @@ struct mustache *mustache_compile(const char *source, const char *name,
             goto fail;
         }
         free(src);
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        for (uint32_t k = 0; k < m->tpls[i]->n_nodes; k++)
+            m->tpls[i]->nodes[k].id = m->n_nodes + k;
+        m->n_nodes += m->tpls[i]->n_nodes;
     }
     return m;
 oom:
@@ -1539,6 +1567,386 @@ const char *mustache_escape_name(enum mustache_escape esc)
     return "html";
 }
 
+/* ------------------------------------------------------------ prepared data */
+
+/* The render does not look names up in jansson: json_object_getn() hashes the
+ * name on every call, and that was most of the render time. A context is first
+ * turned into a "view": every object becomes an array of its keys (with the
+ * first 16 bytes packed in two words and the length, so comparing a name is two
+ * or three integer compares) and every value a struct vnode that already holds
+ * what the render needs (string bytes and length, truthiness, numbers as text).
+ * Every lookup node remembers where in an object its name was found last time
+ * (a per-render hint), and the objects of one list (alerts, label pairs) have
+ * the same keys in the same order, so a lookup is usually one comparison.
+ *
+ * A struct mustache_data holds a fully built view, shared read-only by any
+ * number of renders (all templates of one notification). mustache_render()
+ * without one builds a private view lazily: an object's keys are listed when a
+ * lookup first reaches it, so a template that reads little pays little.
+ *
+ * The view points into the jansson values (string bytes, keys) and holds a
+ * reference to the root, so the context must not change while a view exists. */
+
+struct vkv;
+
+struct vnode {
+    const json_t *j; /* the value itself: {{x}} of an object or array dumps it */
+    const char *s;   /* string bytes; a number's or boolean's text; NULL otherwise */
+    size_t len;      /* s's length; object/array: number of members once listed */
+    uint8_t type;    /* json_type */
+    bool truthy;
+    bool listed;   /* object/array: members below are valid */
+    uint8_t clean; /* string: bit (1 << mode) set when mode escapes none of its bytes */
+    union {
+        struct vkv *kv;      /* object */
+        struct vnode *items; /* array */
+    } m;
+};
+
+struct vkv {
+    uint64_t p0, p1; /* the key's first 16 bytes, zero-padded */
+    const char *key;
+    size_t len;
+    struct vnode val;
+};
+
+/* Blocks of memory for one view; freed together. */
+struct vchunk {
+    struct vchunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct mustache_data {
+    json_t *root; /* our reference */
+    struct vnode top;
+    struct vchunk *chunks;
+};
+
+static void *view_alloc(struct mustache_data *d, size_t n)
+{
+    struct vchunk *c = d->chunks;
+    void *p;
+
+    n = (n + 15) & ~(size_t)15;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > 16384 ? n : 16384;
+
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL)
+            return NULL;
+        c->next = d->chunks;
+        c->used = 0;
+        c->cap = cap;
+        d->chunks = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static uint64_t load_le(const char *s, size_t n) /* n = 1, 2, 4 or 8 bytes */
+{
+    uint64_t v = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, s, n);
+#else
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)(unsigned char)s[i] << (8 * i);
+#endif
+    return v;
+}
+
+/* The first 16 bytes of s (len bytes) as two little-endian words, zero-padded. Reads
+ * only inside s: short keys with two overlapping loads (equal bytes where they
+ * overlap), so there is no byte loop. */
+static void pack16(const char *s, size_t len, uint64_t *p0, uint64_t *p1)
+{
+    *p1 = 0;
+    if (len >= 16) {
+        *p0 = load_le(s, 8);
+        *p1 = load_le(s + 8, 8);
+    } else if (len > 8) {
+        *p0 = load_le(s, 8);
+        *p1 = load_le(s + len - 8, 8) >> (8 * (16 - len));
+    } else if (len >= 4) {
+        *p0 =
+            len == 8 ? load_le(s, 8) : load_le(s, 4) | (load_le(s + len - 4, 4) << (8 * (len - 4)));
+    } else if (len >= 2) {
+        *p0 = load_le(s, 2) | (load_le(s + len - 2, 2) << (8 * (len - 2)));
+    } else {
+        *p0 = len == 1 ? (unsigned char)s[0] : 0;
+    }
+}
+/* Fills v for the jansson value j (members not listed yet). -1: out of memory. */
+static int vnode_set(struct mustache_data *d, struct vnode *v, const json_t *j)
+{
+    char tmp[64];
+    size_t n;
+
+    memset(v, 0, sizeof(*v));
+    v->j = j;
+    v->type = (uint8_t)json_typeof(j);
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        v->s = json_string_value(j);
+        v->len = json_string_length(j);
+        v->truthy = v->len > 0;
+        return 0;
+    case JSON_OBJECT:
+        v->truthy = true;
+        return 0;
+    case JSON_ARRAY:
+        v->truthy = json_array_size(j) > 0;
+        return 0;
+    case JSON_TRUE:
+        v->s = "true";
+        v->len = 4;
+        v->truthy = true;
+        return 0;
+    case JSON_FALSE:
+        v->s = "false";
+        v->len = 5;
+        return 0;
+    case JSON_NULL:
+        return 0;
+    case JSON_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        v->truthy = json_integer_value(j) != 0;
+        break;
+    case JSON_REAL: {
+        double x = json_real_value(j);
+
+        /* The shortest form that reads back as the same number, as JavaScript prints. */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+            if (strtod(tmp, NULL) == x)
+                break;
+        }
+        v->truthy = x != 0.0;
+        break;
+    }
+    }
+    n = strlen(tmp);
+    v->s = view_alloc(d, n + 1);
+    if (v->s == NULL)
+        return -1;
+    memcpy((char *)v->s, tmp, n + 1);
+    v->len = n;
+    return 0;
+}
+
+/* Lists the members of object or array v. -1: out of memory. */
+static int vnode_list(struct mustache_data *d, struct vnode *v)
+{
+    json_t *j = (json_t *)v->j; /* iteration does not modify it */
+    size_t n = 0;
+
+    if (v->type == JSON_OBJECT) {
+        size_t size = json_object_size(j);
+
+        v->m.kv = view_alloc(d, (size ? size : 1) * sizeof(struct vkv));
+        if (v->m.kv == NULL)
+            return -1;
+        for (void *it = json_object_iter(j); it != NULL && n < size;
+             it = json_object_iter_next(j, it)) {
+            struct vkv *e = &v->m.kv[n++];
+
+            e->key = json_object_iter_key(it);
+            e->len = json_object_iter_key_len(it);
+            pack16(e->key, e->len, &e->p0, &e->p1);
+            if (vnode_set(d, &e->val, json_object_iter_value(it)) < 0)
+                return -1;
+        }
+    } else if (v->type == JSON_ARRAY) {
+        size_t size = json_array_size(j);
+
+        v->m.items = view_alloc(d, (size ? size : 1) * sizeof(struct vnode));
+        if (v->m.items == NULL)
+            return -1;
+        for (; n < size; n++)
+            if (vnode_set(d, &v->m.items[n], json_array_get(j, n)) < 0)
+                return -1;
+    }
+    v->len = n;
+    v->listed = true;
+    return 0;
+}
+
+static uint8_t clean_modes(const char *s, size_t n);
+
+/* While listing a whole view: the values met more than once (jansson refcount above
+ * one: the context builder shares label pairs, strings and the alert objects of
+ * alertsFiring), so each is listed and scanned once; later sites copy the result. */
+struct seen {
+    const json_t **key;
+    struct vnode **val;
+    size_t n, cap; /* cap: 0 or a power of two */
+};
+
+/* The vnode first made for j, or NULL after recording v as it. -1: out of memory. */
+static int seen_get(struct seen *s, const json_t *j, struct vnode *v, struct vnode **first)
+{
+    size_t k;
+
+    *first = NULL;
+    if (2 * (s->n + 1) > s->cap) {
+        size_t ncap = s->cap ? 2 * s->cap : 256;
+        const json_t **nk = calloc(ncap, sizeof(*nk));
+        struct vnode **nv = calloc(ncap, sizeof(*nv));
+
+        if (nk == NULL || nv == NULL) {
+            free(nk);
+            free(nv);
+            return -1;
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->key[i] == NULL)
+                continue;
+            for (k = ((uintptr_t)s->key[i] >> 4) & (ncap - 1); nk[k] != NULL;
+                 k = (k + 1) & (ncap - 1))
+                ;
+            nk[k] = s->key[i];
+            nv[k] = s->val[i];
+        }
+        free(s->key);
+        free(s->val);
+        s->key = nk;
+        s->val = nv;
+        s->cap = ncap;
+    }
+    for (k = ((uintptr_t)j >> 4) & (s->cap - 1); s->key[k] != NULL; k = (k + 1) & (s->cap - 1)) {
+        if (s->key[k] == j) {
+            *first = s->val[k];
+            return 0;
+        }
+    }
+    s->key[k] = j;
+    s->val[k] = v;
+    s->n++;
+    return 0;
+}
+
+static int grow_ptrs(struct vnode ***v, size_t *cap, size_t n)
+{
+    if (n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct vnode **nt = realloc(*v, ncap * sizeof(*nt));
+
+        if (nt == NULL)
+            return -1;
+        *v = nt;
+        *cap = ncap;
+    }
+    return 0;
+}
+
+/* Lists v and everything below it, without recursion (any depth). */
+static int vnode_list_all(struct mustache_data *d, struct vnode *v)
+{
+    struct vnode **todo = NULL, **copies = NULL;
+    size_t n = 0, cap = 0, nc = 0, ccap = 0;
+    struct seen seen = {NULL, NULL, 0, 0};
+    int rc = -1;
+
+    if (v->type != JSON_OBJECT && v->type != JSON_ARRAY)
+        return 0;
+    for (;;) {
+        if (vnode_list(d, v) < 0)
+            goto out;
+        for (size_t i = 0; i < v->len; i++) {
+            struct vnode *c = v->type == JSON_OBJECT ? &v->m.kv[i].val : &v->m.items[i];
+            struct vnode *first = NULL;
+            bool container = c->type == JSON_OBJECT || c->type == JSON_ARRAY;
+
+            if (!container && c->type != JSON_STRING)
+                continue;
+            if (c->j->refcount > 1 && seen_get(&seen, c->j, c, &first) < 0)
+                goto out;
+            if (c->type == JSON_STRING) {
+                c->clean = first != NULL ? first->clean : clean_modes(c->s, c->len);
+                continue;
+            }
+            if (first != NULL) {
+                /* Listed (or to be) at its first site: copy once all are done. */
+                if (grow_ptrs(&copies, &ccap, nc) < 0)
+                    goto out;
+                copies[nc++] = c;
+                c->m.kv = (struct vkv *)(void *)first; /* the first site, for now */
+                continue;
+            }
+            if (grow_ptrs(&todo, &cap, n) < 0)
+                goto out;
+            todo[n++] = c;
+        }
+        if (n == 0)
+            break;
+        v = todo[--n];
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const struct vnode *first = (const struct vnode *)(void *)copies[i]->m.kv;
+
+        copies[i]->m = first->m;
+        copies[i]->len = first->len;
+        copies[i]->listed = true;
+    }
+    rc = 0;
+out:
+    free(todo);
+    free(copies);
+    free(seen.key);
+    free(seen.val);
+    return rc;
+}
+
+static void data_release(struct mustache_data *d)
+{
+    struct vchunk *c = d->chunks;
+
+    while (c != NULL) {
+        struct vchunk *next = c->next;
+
+        free(c);
+        c = next;
+    }
+    d->chunks = NULL;
+    json_decref(d->root);
+    d->root = NULL;
+}
+
+/* Starts a view of ctx (NULL: an empty context). */
+static int data_init(struct mustache_data *d, const json_t *ctx)
+{
+    memset(d, 0, sizeof(*d));
+    d->root = json_incref((json_t *)ctx);
+    if (ctx == NULL)
+        return 0;
+    return vnode_set(d, &d->top, ctx);
+}
+
+struct mustache_data *mustache_data_new(const json_t *ctx, struct error *err)
+{
+    struct mustache_data *d = calloc(1, sizeof(*d));
+
+    if (d == NULL || data_init(d, ctx) < 0 || (ctx != NULL && vnode_list_all(d, &d->top) < 0)) {
+        if (d != NULL)
+            data_release(d);
+        free(d);
+        error_set(err, "out of memory preparing the template context");
+        return NULL;
+    }
+    return d;
+}
+
+void mustache_data_free(struct mustache_data *d)
+{
+    if (d == NULL)
+        return;
+    data_release(d);
+    free(d);
+}
+
 /* Parent frames: the overrides in force, innermost first. */
 struct frame {
     const struct mtpl *t;
@@ -1551,8 +1959,10 @@ struct rstate {
     struct buf *out;
     size_t start;
     enum mustache_escape esc;
-    const json_t *ctx[MUSTACHE_MAX_DEPTH + 1];
+    struct mustache_data *lazy; /* a private view listed as needed; NULL: shared, all listed */
+    const struct vnode *ctx[MUSTACHE_MAX_DEPTH + 1];
     size_t nctx;
+    uint8_t *hint; /* per node id: where its name was found last time */
     int depth;
     struct buf indent;
     struct error *err;
@@ -1573,8 +1983,7 @@ static inline int emit(struct rstate *st, const char *s, size_t n)
 
     if (n < b->cap - b->len && b->len + n <= b->max) {
         memcpy(b->ptr + b->len, s, n);
-        b->len += n;
-        b->ptr[b->len] = '\0';
+        b->len += n; /* the NUL is written once, at the end of mustache_render() */
         return 0;
     }
     if (n == 0)
@@ -1608,11 +2017,69 @@ static const unsigned char esc_json[256] = {
     [27] = R_JU,   [28] = R_JU,    [29] = R_JU,   [30] = R_JU,   [31] = R_JU,
 };
 
-/* Appends s (n bytes, and s[n] must be the NUL that ends it) escaped as esc says. */
+/* Per byte, the escape modes that change it: bit (1 << mode). */
+#define D_H (1u << MUSTACHE_ESCAPE_HTML)
+#define D_S (1u << MUSTACHE_ESCAPE_SLACK)
+#define D_J (1u << MUSTACHE_ESCAPE_JSON)
+static const unsigned char dirty[256] = {
+    [0] = D_J,    [1] = D_J,         [2] = D_J,         [3] = D_J,         [4] = D_J,
+    [5] = D_J,    [6] = D_J,         [7] = D_J,         [8] = D_J,         [9] = D_J,
+    [10] = D_J,   [11] = D_J,        [12] = D_J,        [13] = D_J,        [14] = D_J,
+    [15] = D_J,   [16] = D_J,        [17] = D_J,        [18] = D_J,        [19] = D_J,
+    [20] = D_J,   [21] = D_J,        [22] = D_J,        [23] = D_J,        [24] = D_J,
+    [25] = D_J,   [26] = D_J,        [27] = D_J,        [28] = D_J,        [29] = D_J,
+    [30] = D_J,   [31] = D_J,        [0x7f] = D_J,      ['"'] = D_H | D_J, ['\\'] = D_J,
+    ['\''] = D_H, ['&'] = D_H | D_S, ['<'] = D_H | D_S, ['>'] = D_H | D_S,
+};
+
+/* Which escape modes leave s (n bytes) as it is: bit (1 << mode). */
+static uint8_t clean_modes(const char *s, size_t n)
+{
+    unsigned d = 0;
+
+    for (size_t i = 0; i < n; i++)
+        d |= dirty[(unsigned char)s[i]];
+    return (uint8_t)(~d & 0x0fu);
+}
+
+/* The first byte in [p, end) that tbl escapes, or end. With SSE2 (every x86-64),
+ * the html and slack sets are tested 16 bytes at a time, reading only inside
+ * [p, end); the rest goes byte by byte through the table. */
+static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end,
+                                              const unsigned char *tbl, enum mustache_escape esc)
+{
+#ifdef __SSE2__
+    if (esc == MUSTACHE_ESCAPE_HTML || esc == MUSTACHE_ESCAPE_SLACK) {
+        const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                      qu = _mm_set1_epi8('"'), ap = _mm_set1_epi8('\'');
+        bool html = esc == MUSTACHE_ESCAPE_HTML;
+
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)),
+                                     _mm_cmpeq_epi8(v, gt));
+            int bits;
+
+            if (html)
+                m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, qu), _mm_cmpeq_epi8(v, ap)));
+            bits = _mm_movemask_epi8(m);
+            if (bits != 0)
+                return p + __builtin_ctz((unsigned)bits);
+            p += 16;
+        }
+    }
+#else
+    (void)esc;
+#endif
+    while (p < end && tbl[*p] == R_NONE)
+        p++;
+    return p;
+}
+
+/* Appends s (n bytes) escaped as esc says. */
 static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustache_escape esc)
 {
     const unsigned char *tbl;
-    const char *set = NULL; /* the bytes tbl escapes, for strcspn() */
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + n;
     const unsigned char *run = p;
@@ -1620,11 +2087,9 @@ static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustach
     switch (esc) {
     case MUSTACHE_ESCAPE_HTML:
         tbl = esc_html;
-        set = "&<>\"'";
         break;
     case MUSTACHE_ESCAPE_SLACK:
         tbl = esc_slack;
-        set = "&<>";
         break;
     case MUSTACHE_ESCAPE_JSON:
         tbl = esc_json;
@@ -1636,16 +2101,8 @@ static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustach
         const char *rep;
         char tmp[8];
 
-        /* The common case: a long run that needs nothing. strcspn() is vectorised
-         * in glibc for small sets; it stops early at a NUL, which the table then
-         * passes through. */
-        if (set != NULL) {
-            p += strcspn((const char *)p, set);
-            if (p > end)
-                p = end;
-        }
-        while (p < end && tbl[*p] == R_NONE)
-            p++;
+        /* Runs that need nothing are copied whole. */
+        p = scan_plain(p, end, tbl, esc);
         if (p == end)
             break;
         if (emit(st, (const char *)run, (size_t)(p - run)) < 0)
@@ -1662,102 +2119,174 @@ static int emit_escaped(struct rstate *st, const char *s, size_t n, enum mustach
     return emit(st, (const char *)run, (size_t)(end - run));
 }
 
-static int emit_value(struct rstate *st, const json_t *v, enum mustache_escape esc)
+static int emit_value(struct rstate *st, const struct vnode *v, enum mustache_escape esc)
 {
-    char tmp[64];
+    char *dump;
+    int rc;
 
     if (v == NULL)
         return 0;
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return emit_escaped(st, json_string_value(v), json_string_length(v), esc);
-    case JSON_INTEGER:
-        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return emit(st, tmp, strlen(tmp));
-    case JSON_REAL: {
-        double d = json_real_value(v);
-
-        /* The shortest form that reads back as the same number, as JavaScript prints. */
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d)
-                break;
-        }
-        return emit(st, tmp, strlen(tmp));
+    if (v->type == JSON_STRING) {
+        if (v->clean & (1u << esc))
+            return emit(st, v->s, v->len);
+        return emit_escaped(st, v->s, v->len, esc);
     }
-    case JSON_TRUE:
-        return emit(st, "true", 4);
-    case JSON_FALSE:
-        return emit(st, "false", 5);
-    case JSON_NULL:
+    if (v->s != NULL) /* numbers and booleans: nothing to escape */
+        return emit(st, v->s, v->len);
+    if (v->type != JSON_OBJECT && v->type != JSON_ARRAY)
         return 0;
-    case JSON_OBJECT:
-    case JSON_ARRAY: {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        int rc;
-
-        if (s == NULL)
-            return error_set(st->err, "out of memory while rendering");
-        rc = emit_escaped(st, s, strlen(s), esc);
-        free(s);
-        return rc;
-    }
-    }
-    return 0;
+    dump = json_dumps(v->j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (dump == NULL)
+        return error_set(st->err, "out of memory while rendering");
+    rc = emit_escaped(st, dump, strlen(dump), esc);
+    free(dump);
+    return rc;
 }
 
-static bool truthy(const json_t *v)
+static bool truthy(const struct vnode *v)
 {
-    if (v == NULL)
-        return false;
-    switch (json_typeof(v)) {
-    case JSON_NULL:
-    case JSON_FALSE:
-        return false;
-    case JSON_ARRAY:
-        return json_array_size(v) > 0;
-    case JSON_STRING:
-        return json_string_length(v) > 0;
-    case JSON_INTEGER:
-        return json_integer_value(v) != 0;
-    case JSON_REAL:
-        return json_real_value(v) != 0.0;
-    default:
-        return true;
-    }
+    return v != NULL && v->truthy;
 }
 
-/* A name part stored by add_name(): its bytes (NUL-terminated) and length. */
-static const char *name_part(const char *at, size_t *len)
+/* A name part stored by add_name(): its bytes (NUL-terminated), length and packed
+ * first 16 bytes. */
+static const char *name_part(const char *at, size_t *len, uint64_t *p0, uint64_t *p1)
 {
     uint16_t n;
 
     memcpy(&n, at, sizeof(n));
+    memcpy(p0, at + sizeof(n), 8);
+    memcpy(p1, at + sizeof(n) + 8, 8);
     *len = n;
-    return at + sizeof(n);
+    return at + sizeof(n) + 16;
 }
 
-static const json_t *lookup(const struct rstate *st, const struct mtpl *t, const struct node *n)
+/* Lists v's members if this render's private view has not yet; -1: out of memory. */
+static inline int ensure_listed(struct rstate *st, const struct vnode *v)
 {
-    const json_t *v = NULL;
+    if (v->listed || st->lazy == NULL)
+        return 0;
+    if (vnode_list(st->lazy, (struct vnode *)v) < 0)
+        return error_set(st->err, "out of memory while rendering");
+    return 0;
+}
+
+static inline bool kv_is(const struct vkv *e, const char *part, size_t len, uint64_t p0,
+                         uint64_t p1)
+{
+    return e->p0 == p0 && e->len == len && e->p1 == p1 &&
+           (len <= 16 || memcmp(e->key + 16, part + 16, len - 16) == 0);
+}
+
+/* The member part of object v, or NULL; *hint says where to look first and is
+ * updated. *fail is set when listing v ran out of memory. */
+static const struct vnode *member(struct rstate *st, const struct vnode *v, const char *part,
+                                  size_t len, uint64_t p0, uint64_t p1, uint8_t *hint, bool *fail,
+                                  struct vnode *scratch)
+{
+    const struct vkv *kv;
+
+    if (v->type != JSON_OBJECT)
+        return NULL;
+    if (!v->listed) {
+        /* A private view (mustache_render() without prepared data): listing whole
+         * objects costs more than it saves in one render, so ask jansson for the
+         * one member and wrap it. */
+        const json_t *x = json_object_getn(v->j, part, len);
+        struct vnode *r;
+
+        if (x == NULL || st->lazy == NULL)
+            return NULL;
+        r = scratch != NULL ? scratch : view_alloc(st->lazy, sizeof(*r));
+        if (r == NULL || vnode_set(st->lazy, r, x) < 0) {
+            *fail = true;
+            error_set(st->err, "out of memory while rendering");
+            return NULL;
+        }
+        return r;
+    }
+    kv = v->m.kv;
+    if (*hint < v->len && kv_is(&kv[*hint], part, len, p0, p1))
+        return &kv[*hint].val;
+    for (size_t i = 0; i < v->len; i++) {
+        if (kv_is(&kv[i], part, len, p0, p1)) {
+            *hint = (uint8_t)(i < UINT8_MAX ? i : UINT8_MAX);
+            return &kv[i].val;
+        }
+    }
+    return NULL;
+}
+
+/* lookup() in a private view: objects are not listed (in one render that costs
+ * more than it saves), jansson finds each name, and only the result is wrapped. */
+static const struct vnode *lookup_json(struct rstate *st, const struct node *n, const char *part,
+                                       size_t len, bool *fail, struct vnode *scratch)
+{
+    const json_t *x = NULL;
+    struct vnode *r;
+    uint64_t p0, p1;
+
+    for (size_t i = st->nctx; x == NULL && i-- > 0;)
+        if (st->ctx[i]->type == JSON_OBJECT)
+            x = json_object_getn(st->ctx[i]->j, part, len);
+    for (uint32_t k = 1; k < n->len && x != NULL; k++) {
+        part = name_part(part + len + 1, &len, &p0, &p1);
+        x = json_is_object(x) ? json_object_getn(x, part, len) : NULL;
+    }
+    if (x == NULL)
+        return NULL;
+    r = scratch != NULL ? scratch : view_alloc(st->lazy, sizeof(*r));
+    if (r != NULL && json_is_string(x)) { /* the common case, without vnode_set()'s work */
+        r->j = x;
+        r->type = JSON_STRING;
+        r->s = json_string_value(x);
+        r->len = json_string_length(x);
+        r->truthy = r->len > 0;
+        r->listed = false;
+        r->clean = 0;
+        return r;
+    }
+    if (r == NULL || vnode_set(st->lazy, r, x) < 0) {
+        *fail = true;
+        error_set(st->err, "out of memory while rendering");
+        return NULL;
+    }
+    return r;
+}
+
+/* The value n names, or NULL; *fail is set on out of memory (err says so). In a
+ * private view a value found through jansson is wrapped in *scratch when given (the
+ * caller uses it at once) or in the view's memory (a section keeps it). */
+static const struct vnode *lookup(struct rstate *st, const struct mtpl *t, const struct node *n,
+                                  bool *fail, struct vnode *scratch)
+{
+    const struct vnode *v = NULL, *top;
+    uint8_t *hint = &st->hint[n->id];
+    uint8_t other = 0;
+    uint64_t p0, p1;
     size_t len;
     const char *part;
 
+    if (st->nctx == 0)
+        return NULL;
     if (n->len == 0)
-        return st->nctx ? st->ctx[st->nctx - 1] : NULL;
-    part = name_part(t->arena + n->off, &len);
-    for (size_t i = st->nctx; i-- > 0;) {
-        if (json_is_object(st->ctx[i])) {
-            v = json_object_getn(st->ctx[i], part, len);
-            if (v != NULL)
-                break;
-        }
-    }
+        return st->ctx[st->nctx - 1];
+    part = name_part(t->arena + n->off, &len, &p0, &p1);
+    if (st->lazy != NULL)
+        return lookup_json(st, n, part, len, fail, scratch);
+    /* The common case, inline: found in the top frame where it was last time. */
+    top = st->ctx[st->nctx - 1];
+    if (top->listed && top->type == JSON_OBJECT && *hint < top->len &&
+        kv_is(&top->m.kv[*hint], part, len, p0, p1))
+        v = &top->m.kv[*hint].val;
+    for (size_t i = st->nctx; v == NULL && !*fail && i-- > 0;)
+        v = member(st, st->ctx[i], part, len, p0, p1, hint, fail, n->len > 1 ? NULL : scratch);
+    /* Later parts (the b of a.b) share no hint; their objects are small. */
     for (uint32_t k = 1; k < n->len && v != NULL; k++) {
-        part = name_part(part + len + 1, &len);
-        v = json_is_object(v) ? json_object_getn(v, part, len) : NULL;
+        part = name_part(part + len + 1, &len, &p0, &p1);
+        v = member(st, v, part, len, p0, p1, &other, fail, k + 1 < n->len ? NULL : scratch);
     }
-    return v;
+    return *fail ? NULL : v;
 }
 
 static bool at_line_start(const struct rstate *st)
@@ -1789,15 +2318,20 @@ static int enter(struct rstate *st)
 static int render_section(struct rstate *st, const struct mtpl *t, const struct node *n,
                           const struct frame *ov, size_t ilen)
 {
-    const json_t *v = lookup(st, t, n);
+    bool fail = false;
+    const struct vnode *v = lookup(st, t, n, &fail, NULL);
 
+    if (fail)
+        return -1;
     if (!truthy(v))
         return 0;
     if (enter(st) < 0)
         return -1;
-    if (json_is_array(v)) {
-        for (size_t k = 0; k < json_array_size(v); k++) {
-            st->ctx[st->nctx++] = json_array_get(v, k);
+    if (v->type == JSON_ARRAY) {
+        if (ensure_listed(st, v) < 0)
+            return -1;
+        for (size_t k = 0; k < v->len; k++) {
+            st->ctx[st->nctx++] = &v->m.items[k];
             if (render_list(st, t, n->child, ov, ilen) < 0)
                 return -1;
             st->nctx--;
@@ -1838,15 +2372,16 @@ static int render_block(struct rstate *st, const struct mtpl *t, const struct no
 }
 
 /* The partial a {{>*name}} node names at render time, or NULL. */
-static const struct mtpl *dynamic_partial(const struct rstate *st, const struct mtpl *t,
-                                          const struct node *n)
+static const struct mtpl *dynamic_partial(struct rstate *st, const struct mtpl *t,
+                                          const struct node *n, bool *fail)
 {
-    const json_t *v = lookup(st, t, n);
+    struct vnode scratch;
+    const struct vnode *v = lookup(st, t, n, fail, &scratch);
     const char *name;
 
-    if (!json_is_string(v))
+    if (v == NULL || v->type != JSON_STRING)
         return NULL;
-    name = json_string_value(v);
+    name = v->s;
     for (size_t i = 1; i < st->set->n; i++)
         if (st->set->tpls[i]->compiled && strcmp(st->set->tpls[i]->name, name) == 0)
             return st->set->tpls[i];
@@ -1859,37 +2394,56 @@ static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
     for (uint32_t i = first; i != NONE; i = t->nodes[i].next) {
         const struct node *n = &t->nodes[i];
 
-        if (n->bol && ilen > 0 && at_line_start(st)) {
+        if (ilen > 0 && n->bol && at_line_start(st)) {
             if (emit(st, st->indent.ptr, ilen) < 0)
                 return -1;
         }
+        if (n->kind == N_TEXT) {
+            struct buf *b = st->out;
+
+            /* Short text: one fixed 16-byte copy (the arena has slack after its
+             * last text, and the buffer room for it). */
+            if (n->len <= 16 && b->cap - b->len > 16 && b->len + n->len <= b->max) {
+                memcpy(b->ptr + b->len, t->arena + n->off, 16);
+                b->len += n->len;
+            } else if (emit(st, t->arena + n->off, n->len) < 0) {
+                return -1;
+            }
+            continue;
+        }
         switch (n->kind) {
-        case N_TEXT:
-            if (emit(st, t->arena + n->off, n->len) < 0)
-                return -1;
-            break;
         case N_VAR:
-            if (emit_value(st, lookup(st, t, n), st->esc) < 0)
+        case N_RAW: {
+            bool fail = false;
+            struct vnode scratch;
+            const struct vnode *v = lookup(st, t, n, &fail, &scratch);
+
+            if (fail || emit_value(st, v, n->kind == N_VAR ? st->esc : MUSTACHE_ESCAPE_NONE) < 0)
                 return -1;
             break;
-        case N_RAW:
-            if (emit_value(st, lookup(st, t, n), MUSTACHE_ESCAPE_NONE) < 0)
-                return -1;
-            break;
+        }
         case N_SECTION:
             if (render_section(st, t, n, ov, ilen) < 0)
                 return -1;
             break;
-        case N_INVERTED:
-            if (!truthy(lookup(st, t, n)) && render_list(st, t, n->child, ov, ilen) < 0)
+        case N_INVERTED: {
+            bool fail = false;
+            struct vnode scratch;
+            const struct vnode *v = lookup(st, t, n, &fail, &scratch);
+
+            if (fail || (!truthy(v) && render_list(st, t, n->child, ov, ilen) < 0))
                 return -1;
             break;
+        }
         case N_PARTIAL:
         case N_PARENT: {
             struct frame f = {t, i, ov};
             size_t nlen = ilen;
-            const struct mtpl *p = n->dynamic ? dynamic_partial(st, t, n) : n->partial;
+            bool fail = false;
+            const struct mtpl *p = n->dynamic ? dynamic_partial(st, t, n, &fail) : n->partial;
 
+            if (fail)
+                return -1;
             if (p == NULL || p->missing)
                 break;
             if (enter(st) < 0)
@@ -1913,10 +2467,11 @@ static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
     return 0;
 }
 
-int mustache_render(const struct mustache *m, const json_t *ctx, enum mustache_escape esc,
-                    struct buf *out, struct error *err)
+/* Renders m against the view d; lazy: d is private and listed as needed. */
+static int render_view(const struct mustache *m, struct mustache_data *d, bool lazy,
+                       enum mustache_escape esc, struct buf *out, struct error *err)
 {
-    struct rstate *st = malloc(sizeof(*st));
+    struct rstate *st = malloc(sizeof(*st) + m->n_nodes);
     size_t start = out->len;
     int rc = -1;
 
@@ -1926,19 +2481,53 @@ int mustache_render(const struct mustache *m, const json_t *ctx, enum mustache_e
     st->out = out;
     st->start = start;
     st->esc = esc;
+    st->lazy = lazy ? d : NULL;
     st->nctx = 0;
     st->depth = 0;
     st->err = err;
+    st->hint = (uint8_t *)(st + 1);
+    memset(st->hint, 0, m->n_nodes);
     buf_init(&st->indent, INDENT_MAX);
-    if (ctx != NULL)
-        st->ctx[st->nctx++] = ctx;
+    if (d->root != NULL)
+        st->ctx[st->nctx++] = &d->top;
     rc = render_list(st, m->tpls[0], m->tpls[0]->root, NULL, 0);
-    if (rc < 0) {
+    if (rc < 0)
         out->len = start;
-        if (out->ptr != NULL)
-            out->ptr[start] = '\0';
-    }
+    if (out->ptr != NULL)
+        out->ptr[out->len] = '\0';
     buf_release(&st->indent);
     free(st);
     return rc;
+}
+
+/* This thread's prepared data (mustache_data_use()). */
+static _Thread_local const struct mustache_data *tls_data;
+
+void mustache_data_use(const struct mustache_data *d)
+{
+    tls_data = d;
+}
+
+int mustache_render(const struct mustache *m, const json_t *ctx, enum mustache_escape esc,
+                    struct buf *out, struct error *err)
+{
+    struct mustache_data d;
+    int rc;
+
+    if (tls_data != NULL && ctx != NULL && tls_data->root == ctx)
+        return mustache_render_data(m, tls_data, esc, out, err);
+    if (data_init(&d, ctx) < 0) {
+        data_release(&d);
+        return error_set(err, "out of memory while rendering");
+    }
+    rc = render_view(m, &d, true, esc, out, err);
+    data_release(&d);
+    return rc;
+}
+
+int mustache_render_data(const struct mustache *m, const struct mustache_data *d,
+                         enum mustache_escape esc, struct buf *out, struct error *err)
+{
+    /* Fully listed, so the render only reads it (any number of threads at once). */
+    return render_view(m, (struct mustache_data *)d, false, esc, out, err);
 }

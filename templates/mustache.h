@@ -17,8 +17,9 @@
  *
  * A struct mustache is immutable after mustache_compile() returns: it holds
  * the main template and every partial it can reach (resolved once, through
- * the caller's loader, at compile time), so rendering never parses, never
- * loads and never allocates except for output. Any number of threads may
+ * the caller's loader, at compile time), so rendering never parses and never
+ * loads; it allocates only its output, its state and (mustache_render() without
+ * prepared data) wrappers for the values it looks up. Any number of threads may
  * render the same struct mustache at once.
  *
  * Errors: compile errors read "NAME:LINE:COLUMN: what is wrong", NAME being
@@ -157,5 +158,26 @@ const char *mustache_name(const struct mustache *m);
  * the call. Safe to call from many threads at once on the same m. */
 int mustache_render(const struct mustache *m, const struct json_t *ctx, enum mustache_escape esc,
                     struct buf *out, struct error *err);
+
+/* A context prepared for many renders: the values of ctx laid out so that names
+ * are found without hashing (see mustache.c). Build it once per notification and
+ * render every template of it with mustache_render_data(): much faster than
+ * mustache_render(), which prepares what it needs on every call. The data holds a
+ * reference to ctx and points into it: ctx must not change while the data exists.
+ * Returns NULL with err set when memory runs out. Immutable once made: any number
+ * of threads may render from it at once. */
+struct mustache_data;
+struct mustache_data *mustache_data_new(const struct json_t *ctx, struct error *err);
+void mustache_data_free(struct mustache_data *d); /* accepts NULL */
+
+/* Until mustache_data_use(NULL), mustache_render() on this thread uses d whenever it
+ * is given d's own context (the same json_t pointer): code that builds one context
+ * and renders many fields through helpers that take a json_t (the notifiers) gets
+ * the speed without passing d around. d must stay alive while in use. */
+void mustache_data_use(const struct mustache_data *d);
+
+/* mustache_render() with a prepared context; same output, same errors. */
+int mustache_render_data(const struct mustache *m, const struct mustache_data *d,
+                         enum mustache_escape esc, struct buf *out, struct error *err);
 
 #endif

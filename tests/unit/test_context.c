@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #define NOW 1795435200000LL /* 2026-11-23T12:00:00Z */
@@ -260,9 +261,109 @@ static void test_example(void **state)
     json_decref(c);
 }
 
+/* The hand-written time formatting gives what the general code gives. */
+static void test_time_formats(void **state)
+{
+    static const int64_t fixed[] = {
+        0,
+        1,
+        10,
+        100,
+        999,
+        1000,
+        86399999,
+        86400000,
+        951782400000,
+        951868799999,
+        4107542400000,
+        1795435200000,
+        1795435200500,
+        1795435200120,
+        1795435200123,
+        253402300799999,
+        253402300800000,
+        -1,
+        -1000,
+        -86400001,
+    };
+    char a[64], b[64];
+    uint64_t x = 88172645463325252ULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
+        int64_t ms;
+        time_t t;
+        struct tm tm;
+
+        if (i < sizeof(fixed) / sizeof(fixed[0])) {
+            ms = fixed[i];
+        } else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ms = (int64_t)(x % 253402300800000ULL); /* years 1970..9999 */
+            if (i % 3 == 0)
+                ms -= ms % 1000; /* whole seconds too */
+        }
+        assert_string_equal(context_time_nano(ms, a), time_format_rfc3339nano(ms, b, sizeof(b)));
+        if (ms == TIME_UNSET) /* 0: "" (checked below) */
+            continue;
+        t = (time_t)(ms / 1000);
+        assert_non_null(gmtime_r(&t, &tm));
+        strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        assert_string_equal(context_time_text(ms, a), b);
+    }
+    assert_string_equal(context_time_text(TIME_UNSET, a), "");
+    assert_string_equal(context_time_nano(TIME_UNSET, a), "0001-01-01T00:00:00Z");
+}
+
+/* The jobs of one notification share one prepared context; other inputs get their own. */
+static void test_shared(void **state)
+{
+    struct context_example_data *x = context_example_data_new(5, EXAMPLE_FIRING);
+    struct context_example_data *y = context_example_data_new(5, EXAMPLE_ACKNOWLEDGED);
+    struct context_shared *a, *b, *c;
+    json_t *plain;
+    char *s1, *s2;
+
+    (void)state;
+    assert_non_null(x);
+    assert_non_null(y);
+    a = context_shared_get(context_example_data_get(x));
+    b = context_shared_get(context_example_data_get(x));
+    c = context_shared_get(context_example_data_get(y));
+    assert_non_null(a);
+    assert_ptr_equal(a, b);
+    assert_ptr_not_equal(a, c);
+    assert_non_null(context_shared_data(a));
+    plain = context_template(context_example_data_get(x));
+    s1 = json_dumps(plain, JSON_SORT_KEYS);
+    s2 = json_dumps(context_shared_json(a), JSON_SORT_KEYS);
+    assert_string_equal(s1, s2);
+    free(s1);
+    free(s2);
+    json_decref(plain);
+    /* Held ones outlive a flush. */
+    context_shared_flush();
+    assert_non_null(json_object_get(context_shared_json(b), "alerts"));
+    context_shared_release(a);
+    context_shared_release(b);
+    context_shared_release(c);
+    context_shared_release(NULL);
+    /* After the flush the same inputs build a new one. */
+    a = context_shared_get(context_example_data_get(x));
+    assert_non_null(a);
+    context_shared_release(a);
+    context_shared_flush();
+    context_example_data_free(x);
+    context_example_data_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_formats),
+        cmocka_unit_test(test_shared),
         cmocka_unit_test_setup_teardown(test_webhook_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_resolved_and_empty, setup, teardown),

@@ -54,6 +54,16 @@ static char *read_all(const char *path)
     return buf_detach(&b);
 }
 
+/* Counts UTF-8 characters. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static json_t *example_with_csrf(void)
 {
     json_t *ctx = context_example(3);
@@ -85,21 +95,20 @@ static void test_all_compile(void **state)
     assert_int_equal(default_template_escape("sms_text"), MUSTACHE_ESCAPE_NONE);
 }
 
-static void test_golden(void **state)
+/* Renders every golden template against ctx and compares with EXPECTED_DIR/NAME<suffix>.txt. */
+static void check_golden(const json_t *ctx, const char *suffix)
 {
     static const char *const names[] = {"slack_title",       "slack_text", "email_subject",
                                         "email_html",        "email_text", "sms_text",
                                         "pagerduty_summary", "ack_page"};
     const char *update = getenv("AMR_UPDATE_EXPECTED");
-    json_t *ctx = example_with_csrf();
 
-    (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[256];
         char *got = render_default(names[i], ctx);
         char *want;
 
-        snprintf(path, sizeof(path), "%s/%s.txt", EXPECTED_DIR, names[i]);
+        snprintf(path, sizeof(path), "%s/%s%s.txt", EXPECTED_DIR, names[i], suffix);
         if (update != NULL && strcmp(update, "1") == 0) {
             FILE *f = fopen(path, "wb");
 
@@ -112,11 +121,118 @@ static void test_golden(void **state)
             fail_msg("%s: missing (run from the repository root)", path);
         if (strcmp(got, want) != 0) {
             printf("%s differs from the rendering:\n---\n%s\n---\n", path, got);
-            fail_msg("%s does not match", names[i]);
+            fail_msg("%s%s does not match", names[i], suffix);
         }
         free(got);
         free(want);
     }
+}
+
+static json_t *example_notice(enum context_example_notice notice)
+{
+    json_t *ctx = context_example_notice(3, notice);
+
+    assert_non_null(ctx);
+    json_object_set_new(ctx, "csrf", json_string("c5rf-t0ken"));
+    return ctx;
+}
+
+static void test_golden(void **state)
+{
+    json_t *ctx = example_with_csrf();
+
+    (void)state;
+    check_golden(ctx, "");
+    json_decref(ctx);
+}
+
+/* An acknowledgement notice and a resolved notice, each field against its golden file. */
+static void test_golden_ack_and_resolved(void **state)
+{
+    json_t *ctx = example_notice(EXAMPLE_ACKNOWLEDGED);
+
+    (void)state;
+    check_golden(ctx, ".acknowledged");
+    json_decref(ctx);
+    ctx = example_notice(EXAMPLE_RESOLVED);
+    check_golden(ctx, ".resolved");
+    json_decref(ctx);
+}
+
+/* Every default says the same thing on an acknowledgement notice: acknowledged, by
+ * whom, and no ack link or button; on a resolved notice: resolved, no ack link. */
+static void test_notices_consistent(void **state)
+{
+    static const char *const with_ack_link[] = {"slack_text", "email_html", "email_text",
+                                                "sms_text", "ack_page"};
+    static const char *const one_line[] = {"slack_title", "email_subject", "sms_text",
+                                           "pagerduty_summary"};
+    json_t *acked = example_notice(EXAMPLE_ACKNOWLEDGED);
+    json_t *resolved = example_notice(EXAMPLE_RESOLVED);
+    json_t *firing = example_notice(EXAMPLE_FIRING);
+    char *got;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(with_ack_link) / sizeof(with_ack_link[0]); i++) {
+        got = render_default(with_ack_link[i], firing);
+        assert_non_null(strstr(got, "/ack/42.1796040000."));
+        free(got);
+        got = render_default(with_ack_link[i], acked);
+        if (strstr(got, "/ack/") != NULL)
+            fail_msg("%s shows the ack link on an acknowledgement notice:\n%s", with_ack_link[i],
+                     got);
+        assert_non_null(strcasestr(got, "acknowledged"));
+        assert_non_null(strstr(got, "alice"));
+        free(got);
+        got = render_default(with_ack_link[i], resolved);
+        if (strstr(got, "/ack/") != NULL)
+            fail_msg("%s shows the ack link on a resolved notice:\n%s", with_ack_link[i], got);
+        free(got);
+    }
+    for (size_t i = 0; i < sizeof(one_line) / sizeof(one_line[0]); i++) {
+        got = render_default(one_line[i], acked);
+        assert_null(strchr(got, '\n'));
+        if (strstr(got, "acknowledged by alice") == NULL &&
+            strstr(got, "ACKNOWLEDGED #42 by alice") == NULL)
+            fail_msg("%s does not say who acknowledged: %s", one_line[i], got);
+        free(got);
+        got = render_default(one_line[i], resolved);
+        assert_null(strchr(got, '\n'));
+        assert_true(strncmp(got, "[RESOLVED]", 10) == 0 || strncmp(got, "RESOLVED #42", 12) == 0);
+        assert_null(strstr(got, "acknowledged"));
+        free(got);
+    }
+    json_decref(acked);
+    json_decref(resolved);
+    json_decref(firing);
+}
+
+/* The SMS of an acknowledgement notice says so and who, and fits one segment even
+ * with a long name; without a name it still says acknowledged. */
+static void test_sms_ack_notice(void **state)
+{
+    json_t *ctx = example_notice(EXAMPLE_ACKNOWLEDGED);
+    json_t *inc = json_object_get(ctx, "incident");
+    char *got;
+
+    (void)state;
+    got = render_default("sms_text", ctx);
+    assert_string_equal(got, "ACKNOWLEDGED #42 by alice: PostgresDown prod-eu (2 firing)");
+    free(got);
+    json_object_set_new(inc, "acked_by", json_string("alice.longname@example.com"));
+    json_object_set_new(
+        ctx, "commonAnnotations",
+        json_pack("{s:s}", "summary", "PostgreSQL on db-1.prod:9187 is down for 5 minutes"));
+    got = render_default("sms_text", ctx);
+    assert_string_equal(got, "ACKNOWLEDGED #42 by alice.longname@example.com: PostgreSQL on "
+                             "db-1.prod:9187 is down for 5 minutes");
+    assert_true(chars(got) <= 160);
+    free(got);
+    json_object_set_new(inc, "acked_by", json_string(""));
+    got = render_default("sms_text", ctx);
+    assert_string_equal(got,
+                        "ACKNOWLEDGED #42: PostgreSQL on db-1.prod:9187 is down for 5 minutes");
+    free(got);
     json_decref(ctx);
 }
 
@@ -135,16 +251,6 @@ static void test_one_line_fields(void **state)
         free(got);
     }
     json_decref(ctx);
-}
-
-/* Counts UTF-8 characters. */
-static size_t chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
 }
 
 static void test_sms_fits_one_segment(void **state)
@@ -315,6 +421,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_compile),
         cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_golden_ack_and_resolved),
+        cmocka_unit_test(test_notices_consistent),
+        cmocka_unit_test(test_sms_ack_notice),
         cmocka_unit_test(test_one_line_fields),
         cmocka_unit_test(test_sms_fits_one_segment),
         cmocka_unit_test(test_hostile_values_escaped),

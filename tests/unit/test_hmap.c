@@ -2,11 +2,13 @@
  * test_hmap.c - router/hmap.c: the open-addressing umap against a reference
  * model under random puts, replaces and deletes (including keys that collide
  * in their home slot), iteration that sees every entry once, shrinking after
- * mass removal, and the smap basics.
+ * mass removal, the emap (objects carrying their own key) likewise, and the
+ * smap basics.
  */
 #include "router/hmap.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +120,64 @@ static void test_umap_replace_no_growth(void **state)
     umap_release(&m);
 }
 
+struct obj {
+    int pad;
+    uint64_t key;
+};
+
+static void test_emap_random(void **state)
+{
+    static struct obj objs[KEYS];
+    static bool in[KEYS];
+    struct emap m;
+    size_t it, seen, n;
+    void *v;
+
+    (void)state;
+    emap_init(&m, offsetof(struct obj, key));
+    for (size_t i = 0; i < KEYS; i++) {
+        objs[i].key = i % 4 == 0 ? (uint64_t)i << 40 : rng();
+        in[i] = false;
+    }
+    for (int round = 0; round < 20000; round++) {
+        size_t i = rng() % KEYS;
+
+        if (rng() % 3 == 0) {
+            assert_ptr_equal(emap_del(&m, objs[i].key), in[i] ? &objs[i] : NULL);
+            in[i] = false;
+        } else {
+            assert_int_equal(emap_put(&m, &objs[i]), 0);
+            in[i] = true;
+        }
+    }
+    n = 0;
+    for (size_t i = 0; i < KEYS; i++) {
+        assert_ptr_equal(emap_get(&m, objs[i].key), in[i] ? &objs[i] : NULL);
+        n += in[i];
+    }
+    assert_int_equal(m.n, n);
+    seen = 0;
+    for (v = emap_first(&m, &it); v != NULL; v = emap_next(&m, &it)) {
+        const struct obj *o = v;
+
+        assert_true(in[o - objs]);
+        seen++;
+    }
+    assert_int_equal(seen, n);
+    assert_true(m.n * 4 <= m.nb * 3);
+    /* 8-byte slots: half of umap's per entry. */
+    assert_int_equal(sizeof(*m.b), sizeof(void *));
+    for (size_t i = 0; i < KEYS; i++)
+        emap_del(&m, objs[i].key);
+    assert_int_equal(m.n, 0);
+    assert_int_equal(m.nb, 0);
+    assert_int_equal(emap_put(&m, NULL), -1);
+    /* Still keyed the same way after being emptied. */
+    assert_int_equal(emap_put(&m, &objs[5]), 0);
+    assert_ptr_equal(emap_get(&m, objs[5].key), &objs[5]);
+    emap_release(&m);
+}
+
 static void test_smap_basics(void **state)
 {
     struct smap m = SMAP_INIT;
@@ -143,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_umap_random),
         cmocka_unit_test(test_umap_replace_no_growth),
+        cmocka_unit_test(test_emap_random),
         cmocka_unit_test(test_smap_basics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

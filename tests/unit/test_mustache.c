@@ -87,6 +87,28 @@ static int load_json_partial(void *data, const char *name, char **source, char *
 }
 
 /* Runs one spec file; returns the number of failed cases (printing each). */
+/* True when rendering m from prepared data (mustache_data_new, mustache_render_data)
+ * gives exactly `want`, the output of mustache_render() on ctx: every case below
+ * checks both paths. */
+static bool same_prepared(const struct mustache *m, const json_t *ctx, enum mustache_escape esc,
+                          const char *want)
+{
+    struct error err;
+    struct mustache_data *d = mustache_data_new(ctx, &err);
+    struct buf out;
+    bool same;
+
+    if (d == NULL)
+        return false;
+    buf_init(&out, 1 << 20);
+    same = mustache_render_data(m, d, esc, &out, &err) == 0 && strcmp(buf_str(&out), want) == 0;
+    if (!same)
+        printf("prepared: got \"%s\" want \"%s\"\n", buf_str(&out), want);
+    buf_release(&out);
+    mustache_data_free(d);
+    return same;
+}
+
 static int run_spec_file(const char *file, bool verbose, int *total)
 {
     char path[PATH_MAX + 64];
@@ -127,6 +149,11 @@ static int run_spec_file(const char *file, bool verbose, int *total)
                                    &err) < 0) {
             if (verbose)
                 printf("  FAIL %s / %s: render: %s\n", file, name, err.msg);
+            failed++;
+        } else if (!same_prepared(m, json_object_get(t, "data"), MUSTACHE_ESCAPE_HTML,
+                                  buf_str(&out))) {
+            if (verbose)
+                printf("  FAIL %s / %s: prepared data renders differently\n", file, name);
             failed++;
         } else if (strcmp(buf_str(&out), want) != 0) {
             char *w = json_dumps(json_object_get(t, "expected"), JSON_ENCODE_ANY);
@@ -194,6 +221,8 @@ static char *render_str(const char *src, const char *ctx_json, enum mustache_esc
     buf_init(&out, 1 << 20);
     if (mustache_render(m, ctx, esc, &out, &err) < 0)
         fail_msg("render failed: %s", err.msg);
+    if (!same_prepared(m, ctx, esc, buf_str(&out)))
+        fail_msg("prepared data renders %s differently", src);
     s = buf_detach(&out);
     json_decref(ctx);
     mustache_free(m);
@@ -483,6 +512,16 @@ static void test_output_cap(void **state)
     assert_string_equal(err.msg, "template output larger than 65536 bytes");
     /* The buffer holds what it held before the call. */
     assert_string_equal(buf_str(&out), "before|");
+    /* The same from prepared data. */
+    {
+        struct mustache_data *d = mustache_data_new(ctx, &err);
+
+        assert_non_null(d);
+        assert_int_equal(mustache_render_data(m, d, MUSTACHE_ESCAPE_HTML, &out, &err), -1);
+        assert_string_equal(err.msg, "template output larger than 65536 bytes");
+        assert_string_equal(buf_str(&out), "before|");
+        mustache_data_free(d);
+    }
     buf_release(&out);
     buf_init(&out, 1 << 20);
     assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
@@ -604,6 +643,7 @@ static void test_loader_dir_and_files(void **state)
 struct thread_arg {
     const struct mustache *m;
     const json_t *ctx;
+    const struct mustache_data *d; /* when set, render from it */
     const char *want;
     int ok;
 };
@@ -618,8 +658,10 @@ static void *render_thread(void *p)
     a->ok = 1;
     for (int i = 0; i < 200; i++) {
         buf_reset(&out);
-        if (mustache_render(a->m, a->ctx, MUSTACHE_ESCAPE_HTML, &out, &err) < 0 ||
-            strcmp(buf_str(&out), a->want) != 0)
+        int rc = a->d != NULL ? mustache_render_data(a->m, a->d, MUSTACHE_ESCAPE_HTML, &out, &err)
+                              : mustache_render(a->m, a->ctx, MUSTACHE_ESCAPE_HTML, &out, &err);
+
+        if (rc < 0 || strcmp(buf_str(&out), a->want) != 0)
             a->ok = 0;
     }
     buf_release(&out);
@@ -697,15 +739,19 @@ static void test_concurrent_render(void **state)
     pthread_t th[4];
     struct thread_arg args[4];
     struct buf want;
+    struct mustache_data *d;
 
     (void)state;
     assert_non_null(m);
     buf_init(&want, 1 << 20);
     assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_HTML, &want, &err), 0);
     assert_non_null(strstr(buf_str(&want), "alerts:\n    alert-0 resolved\n    alert-1 firing\n"));
+    d = mustache_data_new(ctx, &err);
+    assert_non_null(d);
     for (int i = 0; i < 4; i++) {
         args[i].m = m;
         args[i].ctx = ctx;
+        args[i].d = i % 2 ? d : NULL; /* two threads share one prepared context */
         args[i].want = buf_str(&want);
         assert_int_equal(pthread_create(&th[i], NULL, render_thread, &args[i]), 0);
     }
@@ -714,8 +760,89 @@ static void test_concurrent_render(void **state)
         assert_int_equal(args[i].ok, 1);
     }
     buf_release(&want);
+    mustache_data_free(d);
     mustache_free(m);
     json_decref(ctx);
+}
+
+/* Lookups remember where a name was found; objects of one list with other key
+ * orders, missing keys or other types must still find (or not find) it. */
+static void test_lookup_hints(void **state)
+{
+    (void)state;
+    assert_render("{{#l}}{{a}}{{b}}{{c.d}}|{{/l}}",
+                  "{\"c\": {\"d\": \"out\"}, \"l\": [{\"a\": 1, \"b\": 2}, {\"b\": 3, \"a\": 4}, "
+                  "{\"x\": 5}, {\"a\": \"x\", \"c\": {\"d\": \"in\"}}, \"str\", [1], "
+                  "{\"ab\": 6, \"a\": 7}]}",
+                  MUSTACHE_ESCAPE_HTML, "12out|43out|out|xin|out|out|7out|");
+    /* Keys longer than 16 bytes and sharing their first 16 bytes. */
+    assert_render("{{abcdefghijklmnopq}}{{abcdefghijklmnopr}}{{abcdefghijklmnop}}",
+                  "{\"abcdefghijklmnopr\": \"R\", \"abcdefghijklmnopq\": \"Q\", "
+                  "\"abcdefghijklmnop\": \"P\"}",
+                  MUSTACHE_ESCAPE_HTML, "QRP");
+    /* A key with a NUL inside is not the name before the NUL. */
+    {
+        json_t *ctx = json_object();
+        struct error err;
+        struct mustache *m = mustache_compile("[{{a}}]", "t", NULL, &err);
+        struct buf out;
+
+        assert_non_null(m);
+        json_object_setn_new(ctx, "a\0b", 3, json_string("no"));
+        buf_init(&out, 64);
+        assert_int_equal(mustache_render(m, ctx, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+        assert_string_equal(buf_str(&out), "[]");
+        assert_true(same_prepared(m, ctx, MUSTACHE_ESCAPE_HTML, "[]"));
+        buf_release(&out);
+        mustache_free(m);
+        json_decref(ctx);
+    }
+    /* Numbers, booleans and nested values from prepared data. */
+    assert_render("{{i}} {{r}} {{t}} {{f}} {{n}} {{o}} {{a}}",
+                  "{\"i\": -42, \"r\": 1.5, \"t\": true, \"f\": false, \"n\": null, "
+                  "\"o\": {\"k\": \"<\"}, \"a\": [1, \"x\"]}",
+                  MUSTACHE_ESCAPE_HTML,
+                  "-42 1.5 true false  {&quot;k&quot;:&quot;&lt;&quot;} [1,&quot;x&quot;]");
+}
+
+/* mustache_data_use(): mustache_render() on the prepared context uses the data;
+ * on any other context it renders that context. */
+static void test_data_use(void **state)
+{
+    struct error err;
+    struct mustache *m = mustache_compile("{{#l}}{{v}}{{/l}}", "u", NULL, &err);
+    json_t *a = json_loads("{\"l\": [{\"v\": \"a1\"}, {\"v\": \"a2\"}]}", 0, NULL);
+    json_t *b = json_loads("{\"l\": [{\"v\": \"b\"}]}", 0, NULL);
+    struct mustache_data *d = mustache_data_new(a, &err);
+    struct buf out;
+
+    (void)state;
+    assert_non_null(m);
+    assert_non_null(d);
+    buf_init(&out, 4096);
+    mustache_data_use(d);
+    assert_int_equal(mustache_render(m, a, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "a1a2");
+    buf_reset(&out);
+    assert_int_equal(mustache_render(m, b, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "b");
+    mustache_data_use(NULL);
+    buf_reset(&out);
+    assert_int_equal(mustache_render(m, a, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "a1a2");
+    /* An empty context prepares too. */
+    mustache_data_free(d);
+    d = mustache_data_new(NULL, &err);
+    assert_non_null(d);
+    buf_reset(&out);
+    assert_int_equal(mustache_render_data(m, d, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "");
+    buf_release(&out);
+    mustache_data_free(d);
+    mustache_data_free(NULL);
+    mustache_free(m);
+    json_decref(a);
+    json_decref(b);
 }
 
 int main(void)
@@ -737,6 +864,8 @@ int main(void)
         cmocka_unit_test(test_loader_dir_and_files),
         cmocka_unit_test(test_dynamic_partials),
         cmocka_unit_test(test_concurrent_render),
+        cmocka_unit_test(test_lookup_hints),
+        cmocka_unit_test(test_data_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
