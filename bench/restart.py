@@ -127,11 +127,13 @@ def one_server(name, n_alerts, n_silences, restarts, procs, log=print, probe_tim
             d.stop(timeout=60)
             t = time_to_ready(d)
             res["ready_s"].append(t)
+            res.setdefault("ready_cpu_s", []).append(common.cpu_total(d.pid))
             res["rss_kib"] = common.rss_kib(d.pid)[0]
             after = {"alerts": _held_alerts(d),
                      "silence_kept": bool(sid) and _silence_active(d, sid)}
             res["after"].append(after)
-            log(f"  {name:12s} ready {t * 1000:7.0f} ms after exec, holds "
+            log(f"  {name:12s} ready {t * 1000:7.0f} ms after exec (CPU so far "
+                f"{res['ready_cpu_s'][-1]:.2f} s), holds "
                 f"{after['alerts']:,}/{n_alerts:,} alerts; a silence looked up by ID "
                 f"{'is still active' if after['silence_kept'] else 'is GONE'}")
         el, n = probe_list_silences(d, probe_timeout)

@@ -16,8 +16,10 @@ Usage: bench/table.py [--quick | --tiny] [--only ROW]... [--server NAME]
   --quick   a smaller run (about a quarter of the time)
   --tiny    a few hundred alerts per row, one round: checks the tool works
             (the integration test tests/integration/test_bench.py)
-  --out     rewrites the part of FILE between `<!-- bench:begin -->` and
-            `<!-- bench:end -->` (docs/performance.md); the rest is left alone
+  --out     rewrites the part of FILE between the lines `<!-- bench:begin -->`
+            and `<!-- bench:end -->` (docs/performance.md); the rest is left
+            alone. Not with --only or --server: a partial table would replace
+            the whole one (the table is printed instead).
   --json    the raw figures
 
 Exit status: 0 when every row ran with no failed request and every server
@@ -31,6 +33,7 @@ import datetime
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -235,7 +238,10 @@ def restart_rows(rs):
         lost = (" (**lost every alert**: kept in memory only)"
                 if after["alerts"] == 0 and r["alerts"] > 0 else "")
         sil = "silences kept" if after["silence_kept"] else "**silences lost**"
-        return (f"{secs(r['ready_s_median'])}{times}; then holds {after['alerts']:,} alerts"
+        cpu = ""
+        if r.get("ready_cpu_s"):
+            cpu = f", CPU {sorted(r['ready_cpu_s'])[len(r['ready_cpu_s']) // 2]:.2f} s"
+        return (f"{secs(r['ready_s_median'])}{times}{cpu}; then holds {after['alerts']:,} alerts"
                 f"{lost}, {sil}")
 
     def listing(r):
@@ -310,15 +316,22 @@ def render(res, meta):
 
 
 def write_section(path, text):
+    """Replaces the block from the line `<!-- bench:begin -->` to the line
+    `<!-- bench:end -->` (each alone on its line, so prose that quotes them is
+    left alone) with text, or appends text when there is no such block."""
     try:
         with open(path) as f:
             old = f.read()
     except OSError:
         old = ""
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + text.rstrip("\n") + old[old.index(END) + len(END):]
-    else:
+    lines = old.splitlines(keepends=True)
+    try:
+        i = next(k for k, l in enumerate(lines) if l.strip() == BEGIN)
+        j = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == END)
+    except StopIteration:
         new = old + ("\n" if old and not old.endswith("\n") else "") + text
+    else:
+        new = "".join(lines[:i]) + text.rstrip("\n") + "\n" + "".join(lines[j + 1:])
     with open(path, "w") as f:
         f.write(new)
 
@@ -352,6 +365,15 @@ def problems_of(res):
     if t is not None and t.get("error"):
         out.append(f"templates: {t['error']}")
     return out
+
+
+def shown_command(cmd):
+    """The command as the results block shows it: without --json/--out FILE,
+    which only say where to write (`make bench BENCH_ARGS='--json x'` is
+    shown as `make bench`)."""
+    cmd = re.sub(r"(?:\s|(?<='))--(?:json|out)(?:=|\s+)[^\s']+", "", cmd)
+    cmd = re.sub(r"='\s+", "='", cmd)
+    return re.sub(r" BENCH_ARGS='\s*'", "", cmd)
 
 
 def main(argv=None):
@@ -388,7 +410,8 @@ def main(argv=None):
     t0 = time.monotonic()
     args = " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"mode": mode, "load_start": common.loadavg(), "failed_rows": {},
-            "command": os.environ.get("BENCH_COMMAND") or ("bench/table.py " + args).strip()}
+            "command": shown_command(os.environ.get("BENCH_COMMAND")
+                                     or ("bench/table.py " + args).strip())}
     res = {}
     for row in rows:
         try:
@@ -428,7 +451,9 @@ def main(argv=None):
     meta["problems"] = problems_of(res)
     text = render(res, meta)
     print(text)
-    if a.out:
+    if a.out and (a.only or a.server):
+        print(f"a partial run (--only/--server): {a.out} left as it was")
+    elif a.out:
         write_section(a.out, text)
         print(f"results written to {a.out}")
     if a.json:

@@ -27,7 +27,8 @@ class BenchToolTest(unittest.TestCase):
         out_json = os.path.join(tmp, "bench.json")
         doc = os.path.join(tmp, "perf.md")
         with open(doc, "w") as f:
-            f.write("# before\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n# after\n")
+            f.write("# before\n\nProse quoting `<!-- bench:begin -->` and `<!-- bench:end -->`."
+                    "\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n# after\n")
         env = dict(os.environ, AMROUTER_BIN=harness.AMROUTER_BIN)
         p = subprocess.Popen([sys.executable, os.path.join(REPO, "bench", "table.py"),
                               "--tiny", "--json", out_json, "--out", doc],
@@ -101,7 +102,9 @@ class BenchToolTest(unittest.TestCase):
         # the markdown section was rewritten, the rest of the file kept
         with open(doc) as f:
             md = f.read()
-        self.assertTrue(md.startswith("# before\n"))
+        self.assertTrue(md.startswith("# before\n\nProse quoting `<!-- bench:begin -->` and "
+                                      "`<!-- bench:end -->`.\n\n<!-- bench:begin -->\n"), md[:300])
+        self.assertEqual(md.count("<!-- bench:begin -->"), 2)
         self.assertTrue(md.rstrip().endswith("# after"))
         self.assertNotIn("\nold\n", md)
         for needle in ("Ingest, batch 100, 8 conns", "Memory per alert", "Fan-out, 50 groups",
