@@ -319,6 +319,54 @@ static bool scan_literal(struct scan *s, const char *lit)
     return true;
 }
 
+/* At `open`: consumes it and the whitespace after. 1 when the container
+ * closes at once (the close consumed too), 0 when a member follows, -1 when
+ * `open` is not there. */
+static int scan_open(struct scan *s, char open, char close)
+{
+    if (s->p >= s->end || *s->p != open)
+        return -1;
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* An object member's name (into *key) and the ':' after it, with the
+ * whitespace around the ':'. */
+static int scan_key(struct scan *s, char **key)
+{
+    if (scan_string(s, key) < 0)
+        return -1;
+    scan_ws(s);
+    if (s->p >= s->end || *s->p != ':')
+        return -1;
+    s->p++;
+    scan_ws(s);
+    return 0;
+}
+
+/* After a member: 1 at `close` (consumed), 0 at ',' (consumed with the
+ * whitespace after it: the next member follows), -1 otherwise. */
+static int scan_next(struct scan *s, char close)
+{
+    scan_ws(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == close) {
+        s->p++;
+        return 1;
+    }
+    if (*s->p != ',')
+        return -1;
+    s->p++;
+    scan_ws(s);
+    return 0;
+}
+
 /* Skips any value without numbers. */
 static int scan_skip(struct scan *s, int depth)
 {
@@ -339,37 +387,14 @@ static int scan_skip(struct scan *s, int depth)
     case '{': {
         bool obj = *s->p == '{';
         char close = obj ? '}' : ']';
+        int rc = scan_open(s, *s->p, close);
 
-        s->p++;
-        scan_ws(s);
-        if (s->p < s->end && *s->p == close) {
-            s->p++;
-            return 0;
+        while (rc == 0) {
+            if ((obj && scan_key(s, &str) < 0) || scan_skip(s, depth + 1) < 0)
+                return -1;
+            rc = scan_next(s, close);
         }
-        for (;;) {
-            if (obj) {
-                if (scan_string(s, &str) < 0)
-                    return -1;
-                scan_ws(s);
-                if (s->p >= s->end || *s->p != ':')
-                    return -1;
-                s->p++;
-                scan_ws(s);
-            }
-            if (scan_skip(s, depth + 1) < 0)
-                return -1;
-            scan_ws(s);
-            if (s->p >= s->end)
-                return -1;
-            if (*s->p == close) {
-                s->p++;
-                return 0;
-            }
-            if (*s->p != ',')
-                return -1;
-            s->p++;
-            scan_ws(s);
-        }
+        return rc < 0 ? -1 : 0;
     }
     default:
         return -1;
@@ -381,39 +406,17 @@ static int scan_skip(struct scan *s, int depth)
  * as in jansson's object). */
 static int scan_labels(struct scan *s, struct labels *ls)
 {
-    if (s->p >= s->end || *s->p != '{')
-        return -1;
-    s->p++;
-    scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return 0;
-    }
-    for (;;) {
+    int rc = scan_open(s, '{', '}');
+
+    while (rc == 0) {
         char *name, *value;
 
-        if (scan_string(s, &name) < 0)
-            return -1;
-        scan_ws(s);
-        if (s->p >= s->end || *s->p != ':')
-            return -1;
-        s->p++;
-        scan_ws(s);
-        if (scan_string(s, &value) < 0 || !label_name_valid(name) ||
+        if (scan_key(s, &name) < 0 || scan_string(s, &value) < 0 || !label_name_valid(name) ||
             labels_set(ls, name, value) < 0)
             return -1;
-        scan_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        if (*s->p != ',')
-            return -1;
-        s->p++;
-        scan_ws(s);
+        rc = scan_next(s, '}');
     }
+    return rc < 0 ? -1 : 0;
 }
 
 /* A string, or null for *out = NULL. */
@@ -446,27 +449,17 @@ static int scan_alert(struct scan *s, struct alert *a)
 {
     unsigned seen = 0;
     char *url = NULL;
+    int more = scan_open(s, '{', '}');
 
-    if (s->p >= s->end || *s->p != '{')
-        return -1;
-    s->p++;
-    scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return -1; /* no labels */
-    }
-    for (;;) {
+    if (more != 0)
+        return -1; /* not an object, or {}: no labels */
+    while (more == 0) {
         char *key;
         unsigned bit = 0;
         int rc;
 
-        if (scan_string(s, &key) < 0)
+        if (scan_key(s, &key) < 0)
             return -1;
-        scan_ws(s);
-        if (s->p >= s->end || *s->p != ':')
-            return -1;
-        s->p++;
-        scan_ws(s);
         if (strcmp(key, "labels") == 0) {
             bit = SEEN_LABELS;
             rc = scan_labels(s, &a->labels);
@@ -488,18 +481,10 @@ static int scan_alert(struct scan *s, struct alert *a)
         if (rc < 0 || (seen & bit) != 0)
             return -1;
         seen |= bit;
-        scan_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == '}') {
-            s->p++;
-            break;
-        }
-        if (*s->p != ',')
-            return -1;
-        s->p++;
-        scan_ws(s);
+        more = scan_next(s, '}');
     }
+    if (more < 0)
+        return -1;
     if (a->labels.n == 0)
         return -1;
     if (url != NULL && *url != '\0' && !uri_valid(url))
@@ -520,7 +505,7 @@ TESTABLE int api_scan_alerts(const char *body, size_t len, struct alert **out, s
     char *copy;
     struct alert *v = NULL;
     size_t n = 0, cap = 0;
-    int rc = -1;
+    int more, rc = -1;
 
     if (len == 0)
         return -1;
@@ -532,40 +517,25 @@ TESTABLE int api_scan_alerts(const char *body, size_t len, struct alert **out, s
     s.p = copy;
     s.end = copy + len;
     scan_ws(&s);
-    if (s.p >= s.end || *s.p != '[')
-        goto out;
-    s.p++;
-    scan_ws(&s);
-    if (s.p < s.end && *s.p == ']') {
-        s.p++;
-    } else {
-        for (;;) {
-            if (n == cap) {
-                size_t nc = cap > 0 ? cap * 2 : 16;
-                struct alert *nv = realloc(v, nc * sizeof(*v));
+    more = scan_open(&s, '[', ']');
+    while (more == 0) {
+        if (n == cap) {
+            size_t nc = cap > 0 ? cap * 2 : 16;
+            struct alert *nv = realloc(v, nc * sizeof(*v));
 
-                if (nv == NULL)
-                    goto out;
-                v = nv;
-                cap = nc;
-            }
-            alert_init(&v[n]);
-            n++;
-            if (scan_alert(&s, &v[n - 1]) < 0)
+            if (nv == NULL)
                 goto out;
-            scan_ws(&s);
-            if (s.p >= s.end)
-                goto out;
-            if (*s.p == ']') {
-                s.p++;
-                break;
-            }
-            if (*s.p != ',')
-                goto out;
-            s.p++;
-            scan_ws(&s);
+            v = nv;
+            cap = nc;
         }
+        alert_init(&v[n]);
+        n++;
+        if (scan_alert(&s, &v[n - 1]) < 0)
+            goto out;
+        more = scan_next(&s, ']');
     }
+    if (more < 0)
+        goto out;
     scan_ws(&s);
     if (s.p != s.end)
         goto out;
