@@ -139,7 +139,10 @@ int amctl_incidents(const struct amctl_global *g, int argc, char **argv)
         amctl_query_add(&path, "state", "all");
     if (team != NULL)
         amctl_query_add(&path, "team", team);
-    amctl_matchers_query(&path, &ms);
+    if (amctl_matchers_query(&path, &ms) < 0) {
+        rc = amctl_fail(AMCTL_USAGE, "incidents", "matchers too long");
+        goto out;
+    }
     if (amctl_http(g, "GET", buf_str(&path), NULL, &reply, &status, &err) < 0) {
         rc =
             amctl_fail(AMCTL_REFUSED, "incidents", "%s%s", err.msg,

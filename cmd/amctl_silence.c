@@ -278,7 +278,10 @@ static int cmd_ls(const struct amctl_global *g, int argc, char **argv)
         goto out;
     }
     buf_appends(&path, "/api/v2/silences");
-    amctl_matchers_query(&path, &ms);
+    if (amctl_matchers_query(&path, &ms) < 0) {
+        rc = amctl_fail(AMCTL_USAGE, "silence ls", "matchers too long");
+        goto out;
+    }
     if (amctl_http(g, "GET", buf_str(&path), NULL, &reply, NULL, &err) < 0) {
         rc = amctl_fail(AMCTL_REFUSED, "silence ls", "%s", err.msg);
         goto out;

@@ -172,6 +172,12 @@ class Usage(unittest.TestCase):
             (["status", "extra"], "unexpected argument"),
             (["-o", "yaml", "alerts"], "-o must be table or json"),
         ]
+        # Filters past the 1 MiB query cap are refused, never dropped: a
+        # dropped filter would list (and `silence ls -q | expire` expire) more.
+        long = ["v%d=%s" % (i, "x" * 120000) for i in range(10)]
+        cases += [(["alerts"] + long, "matchers too long"),
+                  (["incidents"] + long, "matchers too long"),
+                  (["silence", "ls"] + long, "matchers too long")]
         for args, msg in cases:
             rc, out, err = amctl(*args, url="http://127.0.0.1:1")
             self.assertEqual(rc, 2, (args, err))
