@@ -204,6 +204,7 @@ struct engine {
     bool s_failing;               /* a unit failed: later ones fail unwritten */
     struct error s_first_err;     /* the failure that started it */
     struct unit *failed;          /* failed units, in order, for recover() */
+    struct unit *spent;           /* written units, freed by the engine thread */
     struct unit **failed_tail;
     pthread_cond_t s_wake; /* the storage thread: a unit or exit */
     pthread_cond_t s_idle; /* s_pending went down */
@@ -741,6 +742,16 @@ static void unit_free(struct unit *u)
     free(u);
 }
 
+static void free_units(struct unit *list)
+{
+    struct unit *u, *next;
+
+    for (u = list; u != NULL; u = next) {
+        next = u->next;
+        unit_free(u);
+    }
+}
+
 /* Wakes every caller of list. Call with e->mu held; q may vanish once done. */
 static void wake_callers(struct ereq *list)
 {
@@ -869,13 +880,13 @@ static void *storage_main(void *arg)
             e->failed_tail = &u->next;
             pthread_cond_signal(&e->wake);
         }
+        if (rc == 0) {
+            /* Freed where it was allocated (glibc's arenas like that better). */
+            u->next = e->spent;
+            e->spent = u;
+        }
         e->s_pending--;
         pthread_cond_broadcast(&e->s_idle);
-        if (rc == 0) {
-            pthread_mutex_unlock(&e->mu);
-            unit_free(u);
-            pthread_mutex_lock(&e->mu);
-        }
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -885,6 +896,8 @@ static void *storage_main(void *arg)
  * PIPE_DEPTH units are not done. */
 static void hand_over(struct engine *e, struct unit *u)
 {
+    struct unit *spent;
+
     u->next = NULL;
     pthread_mutex_lock(&e->mu);
     while (e->s_pending >= PIPE_DEPTH)
@@ -896,7 +909,10 @@ static void hand_over(struct engine *e, struct unit *u)
         e->s_head = u;
     e->s_tail = u;
     pthread_cond_signal(&e->s_wake);
+    spent = e->spent;
+    e->spent = NULL;
     pthread_mutex_unlock(&e->mu);
+    free_units(spent);
 }
 
 /* Waits until the storage thread has finished every handed unit. Call with
@@ -915,7 +931,7 @@ static void drain_locked(struct engine *e)
  */
 static void recover(struct engine *e)
 {
-    struct unit *list, *u, *next;
+    struct unit *list, *u;
     int64_t now;
 
     pthread_mutex_lock(&e->mu);
@@ -944,10 +960,7 @@ static void recover(struct engine *e)
         wake_callers(u->sync);
     pthread_cond_broadcast(&e->done);
     pthread_mutex_unlock(&e->mu);
-    for (u = list; u != NULL; u = next) {
-        next = u->next;
-        unit_free(u);
-    }
+    free_units(list);
 }
 
 /* Engine thread: u cannot be written (out of memory while recording it): it
@@ -1305,6 +1318,7 @@ int engine_start(struct engine *e, struct error *err)
     e->n_startup_items = 0;
     if (pthread_create(&e->sthread, NULL, storage_main, e) != 0)
         return error_set(err, "cannot start the storage thread");
+    (void)pthread_setname_np(e->sthread, "amr-storage"); /* ops: top -H */
     pthread_mutex_lock(&e->mu);
     e->sthread_running = true;
     e->thread_running = true;
@@ -1316,6 +1330,7 @@ int engine_start(struct engine *e, struct error *err)
         stop_storage_thread(e);
         return error_set(err, "cannot start the engine thread");
     }
+    (void)pthread_setname_np(e->thread, "amr-engine");
     pthread_mutex_lock(&e->mu);
     e->ready = true;
     pthread_mutex_unlock(&e->mu);
@@ -1369,10 +1384,8 @@ void engine_free(struct engine *e)
         }
     }
     free_async(e->deferred);
-    for (struct unit *u = e->failed, *un; u != NULL; u = un) {
-        un = u->next;
-        unit_free(u);
-    }
+    free_units(e->failed);
+    free_units(e->spent);
     for (size_t i = 0; i < e->n_startup_items; i++)
         delivery_item_free(e->startup_items[i]);
     free(e->startup_items);

@@ -693,26 +693,45 @@ void storage_rollback(struct storage *st)
     st->in_txn = false;
 }
 
-int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
+/* Binds text the caller keeps alive until the statement is reset (run()). */
+static int bind_static(sqlite3_stmt *s, int i, const char *v)
+{
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+/* The alert row (upsert) with its value already encoded. */
+static int put_alert_text(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                          struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_PUT_ALERT];
 
-    if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-        bind_owned(s, 3, codec_encode_alert(a)) < 0)
+    if (sqlite3_bind_int64(s, 1, (int64_t)fp) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, ends_at) != SQLITE_OK || bind_static(s, 3, text) < 0)
         return bind_fail(st, ST_PUT_ALERT, err);
     return run(st, ST_PUT_ALERT, err);
 }
 
-int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
-                         size_t n, struct error *err)
+int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
+{
+    char *text = codec_encode_alert(a);
+    int rc;
+
+    if (text == NULL)
+        return error_set(err, "storage %s: out of memory encoding an alert", st->dir);
+    rc = put_alert_text(st, a->fingerprint, a->ends_at, text, err);
+    free(text);
+    return rc;
+}
+
+int storage_put_alert_text_in(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                              const char *const *group_keys, size_t n, struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_NEW_ALERT_IN];
 
     if (n == 1) {
-        if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-            bind_text(s, 3, group_keys[0]) < 0 || bind_owned(s, 4, codec_encode_alert(a)) < 0)
+        if (sqlite3_bind_int64(s, 1, (int64_t)fp) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, ends_at) != SQLITE_OK || bind_text(s, 3, group_keys[0]) < 0 ||
+            bind_static(s, 4, text) < 0)
             return bind_fail(st, ST_NEW_ALERT_IN, err);
         if (run(st, ST_NEW_ALERT_IN, err) < 0)
             return -1;
@@ -720,13 +739,26 @@ int storage_put_alert_in(struct storage *st, const struct alert *a, const char *
             return 0;
     }
     /* Stored already, or not exactly one group: the alert, then each membership. */
-    if (storage_put_alert(st, a, err) < 0)
+    if (put_alert_text(st, fp, ends_at, text, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (storage_put_member(st, group_keys[i], a->fingerprint, err) < 0)
+        if (storage_put_member(st, group_keys[i], fp, err) < 0)
             return -1;
     }
     return 0;
+}
+
+int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
+                         size_t n, struct error *err)
+{
+    char *text = codec_encode_alert(a);
+    int rc;
+
+    if (text == NULL)
+        return error_set(err, "storage %s: out of memory encoding an alert", st->dir);
+    rc = storage_put_alert_text_in(st, a->fingerprint, a->ends_at, text, group_keys, n, err);
+    free(text);
+    return rc;
 }
 
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)
