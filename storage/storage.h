@@ -17,7 +17,9 @@
  * What is stored (one row each, values encoded by storage/codec.h):
  *   alerts      fingerprint (INTEGER, the 64 bits as signed) -> alert, and the
  *               keys of the groups the alert is a member of (a JSON list);
- *               rows in insertion order (schema 5), so new alerts append
+ *               rows in insertion order (schema 5), so new alerts append; no
+ *               index on the fingerprint (schema 6): the storage keeps
+ *               fingerprint -> row id in memory (about 32 bytes an alert)
  *   silences    id -> silence
  *   aggr_groups group key -> route id, group labels, timer (its `alerts` column
  *               is '[]' since schema 3 and only read for older files)
