@@ -29,9 +29,12 @@
  *   incidents   incident id -> incident with its history (router/incident.h JSON)
  *
  * Threading: a struct storage is used by one thread at a time (the engine
- * thread); nothing here locks. Writes happen inside storage_begin() ...
- * storage_commit() (or storage_rollback()); a put outside a transaction is
- * its own transaction. Prepared statements are made once at open.
+ * thread); nothing here locks. Inside, storage_open starts a checkpoint
+ * thread with its own connection (WAL checkpoints off the writer's commits;
+ * storage_close joins it); the caller never sees that connection. Writes
+ * happen inside storage_begin() ... storage_commit() (or storage_rollback());
+ * a put outside a transaction is its own transaction. Prepared statements
+ * are made once at open.
  *
  * The interface speaks router types (alerts, silences, group views, nflog
  * entries, notify jobs) and nothing SQLite-specific, so another backend
