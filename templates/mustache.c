@@ -103,17 +103,21 @@ struct node {
     uint8_t kind;
     bool bol;
     bool standalone;
-    bool dynamic;                /* PARTIAL: off/len are a context name giving the partial's name */
-    uint32_t next;               /* next sibling or NONE */
-    uint32_t child;              /* first child or NONE */
-    uint32_t off;                /* TEXT: text; VAR/RAW/SECTION/INVERTED: first of the NUL-separated
+    bool dynamic;              /* PARTIAL: off/len are a context name giving the partial's name */
+    uint32_t next;             /* next sibling or NONE */
+    uint32_t child;            /* first child or NONE */
+    uint32_t off;              /* TEXT: text; VAR/RAW/SECTION/INVERTED: first of the NUL-separated
                        name parts; BLOCK: the name */
-    uint32_t len;                /* TEXT: bytes; VAR...: number of name parts (0 = "."); */
-    uint32_t ind_off, ind_len;   /* PARTIAL/PARENT: standalone indentation; BLOCK: site's */
-    uint32_t id;                 /* unique in the set: index into a render's name hints */
-    uint32_t tail_off, tail_len; /* not TEXT: text written after the node (and after its
-                                    children), folded in from a following TEXT sibling */
-    struct mtpl *partial;        /* PARTIAL/PARENT; NULL when missing and allowed */
+    uint32_t len;              /* TEXT: bytes; VAR...: number of name parts (0 = "."); */
+    uint32_t ind_off, ind_len; /* PARTIAL/PARENT: standalone indentation; BLOCK: site's */
+    uint32_t id;               /* unique in the set: index into a render's name hints */
+    /* Text folded in from TEXT nodes (see finish_nodes()): the tail is written after
+     * the node (and its children), the head (SECTION, INVERTED) before each
+     * rendering of the children. *_bol: the text starts a line (node.bol). */
+    uint32_t tail_off, tail_len;
+    uint32_t head_off, head_len;
+    bool tail_bol, head_bol;
+    struct mtpl *partial; /* PARTIAL/PARENT; NULL when missing and allowed */
     /* Names looked up (len > 0): the first two parts as name_part() reads them from
      * the arena, copied here by finish_names() so the render's common case reads
      * the node only. part[1] is valid when len >= 2. */
@@ -1099,9 +1103,10 @@ static int build(struct parser *p)
 static const char *name_part(const char *at, size_t *len, uint64_t *p0, uint64_t *p1);
 
 /* Copies the first two parts of every looked-up name into its node (node.part),
- * and folds a TEXT node that follows a tag node into that node as its tail (when
- * no indentation can go before the text), so the render dispatches half as often.
- * A folded TEXT node stays in the array, unreachable. */
+ * and folds TEXT nodes into tag nodes: one that follows a tag becomes the tag's
+ * tail, one that opens the children of a section or inverted section becomes its
+ * head. The render then dispatches about half as often, and a section holding
+ * only text needs no frame. A folded TEXT node stays in the array, unreachable. */
 static void finish_nodes(struct mtpl *tpl)
 {
     for (uint32_t i = 0; i < tpl->n_nodes; i++) {
@@ -1111,10 +1116,21 @@ static void finish_nodes(struct mtpl *tpl)
         if (n->kind != N_TEXT && n->next != NONE) {
             const struct node *x = &tpl->nodes[n->next];
 
-            if (x->kind == N_TEXT && !x->bol) {
+            if (x->kind == N_TEXT) {
                 n->tail_off = x->off;
                 n->tail_len = x->len;
+                n->tail_bol = x->bol;
                 n->next = x->next;
+            }
+        }
+        if ((n->kind == N_SECTION || n->kind == N_INVERTED) && n->child != NONE) {
+            const struct node *x = &tpl->nodes[n->child];
+
+            if (x->kind == N_TEXT) {
+                n->head_off = x->off;
+                n->head_len = x->len;
+                n->head_bol = x->bol;
+                n->child = x->next;
             }
         }
 
@@ -2524,6 +2540,17 @@ static int enter(struct rstate *st)
     return 0;
 }
 
+/* Writes a folded head or tail text (node.head_*, node.tail_*), after the
+ * indentation when it starts a line inside an indented partial or block. */
+static inline __attribute__((always_inline)) int emit_piece(struct rstate *st, const struct mtpl *t,
+                                                            uint32_t off, uint32_t len, bool bol,
+                                                            size_t ilen)
+{
+    if (ilen > 0 && bol && at_line_start(st) && emit(st, st->indent.ptr, ilen) < 0)
+        return -1;
+    return emit_text(st, t, off, len);
+}
+
 /* Makes room for one more struct rframe. -1: out of memory (err set). */
 static __attribute__((noinline)) int grow_frames(struct rstate *st)
 {
@@ -2625,7 +2652,11 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
                 if (++f->k < f->nitems) {
                     st->ctx[st->nctx - 1] = &f->items[f->k];
                     top = fast ? st->ctx[st->nctx - 1] : NULL;
-                    i = f->t->nodes[f->node].child;
+                    n = &t->nodes[f->node]; /* t is f->t here */
+                    if (n->head_len != 0 &&
+                        emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                        return -1;
+                    i = n->child;
                     continue;
                 }
                 st->nctx--;
@@ -2651,7 +2682,8 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
             n = &t->nodes[f->node];
             st->nfr--;
             top = fast ? st->ctx[st->nctx - 1] : NULL;
-            if (n->tail_len != 0 && emit_text(st, t, n->tail_off, n->tail_len) < 0)
+            if (n->tail_len != 0 &&
+                emit_piece(st, t, n->tail_off, n->tail_len, n->tail_bol, ilen) < 0)
                 return -1;
             i = n->next;
             continue;
@@ -2689,6 +2721,21 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
                 break;
             if (enter(st) < 0)
                 return -1;
+            if (n->child == NONE) {
+                /* Text only (or nothing): no context, no frame. */
+                size_t times = 1;
+
+                if (v->type == JSON_ARRAY) {
+                    if (ensure_listed(st, v) < 0)
+                        return -1;
+                    times = v->len;
+                }
+                for (size_t k = 0; k < times && n->head_len != 0; k++)
+                    if (emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                        return -1;
+                st->depth--;
+                break;
+            }
             if (v->type == JSON_ARRAY) {
                 if (ensure_listed(st, v) < 0)
                     return -1;
@@ -2709,6 +2756,9 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
                 st->ctx[st->nctx++] = v;
             }
             top = fast ? st->ctx[st->nctx - 1] : NULL;
+            if (n->head_len != 0 &&
+                emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                return -1;
             i = n->child;
             continue;
         }
@@ -2719,7 +2769,12 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
 
             if (fail)
                 return -1;
-            if (truthy(v) || n->child == NONE)
+            if (truthy(v))
+                break;
+            if (n->head_len != 0 &&
+                emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                return -1;
+            if (n->child == NONE)
                 break;
             if (push_frame(st, F_PLAIN, t, i, ov, ilen) == NULL)
                 return -1;
@@ -2776,7 +2831,7 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
         default:
             BUG("unknown mustache node");
         }
-        if (n->tail_len != 0 && emit_text(st, t, n->tail_off, n->tail_len) < 0)
+        if (n->tail_len != 0 && emit_piece(st, t, n->tail_off, n->tail_len, n->tail_bol, ilen) < 0)
             return -1;
         i = n->next;
     }
