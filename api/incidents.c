@@ -83,6 +83,16 @@ static int parse_id(const char *s, uint64_t *out)
     return 0;
 }
 
+/* The incident id of the path (/api/v1/incidents/{id}...); answers 400 and
+ * returns -1 when it is not one. */
+static int path_id(const struct http_request *req, struct http_response *resp, uint64_t *id)
+{
+    if (parse_id(req->params[0], id) == 0)
+        return 0;
+    http_respond_error_str(resp, 400, "id: must be a positive integer (an incident id)");
+    return -1;
+}
+
 /* ------------------------------------------------------------------ JSON API */
 
 static int parse_states(const struct http_request *req, unsigned *states, struct error *err)
@@ -153,10 +163,8 @@ void api_h_get_incident(void *ctx, const struct http_request *req, struct http_r
         unrouted(req, resp);
         return;
     }
-    if (parse_id(req->params[0], &id) < 0) {
-        http_respond_error_str(resp, 400, "id: must be a positive integer (an incident id)");
+    if (path_id(req, resp, &id) < 0)
         return;
-    }
     if (a->ops->get_incident(a->engine, id, &out, &status, &err) < 0)
         http_respond_error_str(resp, status, err.msg);
     else
@@ -246,10 +254,8 @@ static void ack_one(void *ctx, const struct http_request *req, struct http_respo
         unrouted(req, resp);
         return;
     }
-    if (parse_id(req->params[0], &id) < 0) {
-        http_respond_error_str(resp, 400, "id: must be a positive integer (an incident id)");
+    if (path_id(req, resp, &id) < 0)
         return;
-    }
     memset(&b, 0, sizeof(b));
     snprintf(b.by, sizeof(b.by), "api");
     snprintf(b.via, sizeof(b.via), "api");

@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -427,6 +428,8 @@ static enum MHD_Result too_big(struct http_server *s, struct MHD_Connection *con
     struct http_response resp = {0};
     char msg[128];
 
+    /* Answered before the routes and the after hook: counted here. */
+    metrics_add(MET_HTTP_REQUESTS, "413", NULL, 1);
     snprintf(msg, sizeof(msg), "request body larger than the limit of %zu bytes", s->max_body);
     http_respond_error_obj(&resp, 413, msg);
     return queue(conn, &resp);
@@ -478,6 +481,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     memset(&req, 0, sizeof(req));
     if (http_strip_prefix(s->prefix, url) == NULL) {
         free(query);
+        metrics_add(MET_HTTP_REQUESTS, "404", NULL, 1);
         http_respond_text(&resp, 404, "404 page not found\n");
         return queue(conn, &resp);
     }

@@ -91,10 +91,8 @@ static int count_id(const char *cmd, const char *arg, void *ctx)
 
 int amctl_ack(const struct amctl_global *g, int argc, char **argv)
 {
-    const char *comment = NULL, *by = NULL;
     struct amctl_ack_args args;
     struct matchers ms = MATCHERS_INIT;
-    char user[320];
     int64_t started = clock_now_ms();
     json_t *body = NULL, *reply = NULL, *all = NULL;
     struct error err;
@@ -113,8 +111,6 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
     default:
         goto out;
     }
-    comment = args.comment;
-    by = args.by;
     nargs = args.n;
     if (nargs == 0) {
         rc = amctl_fail(AMCTL_USAGE, "ack", "give incident ids or matchers");
@@ -126,11 +122,8 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
                         "a time)");
         goto out;
     }
-    if (by == NULL || by[0] == '\0')
-        by = amctl_default_user(user, sizeof(user));
-    body = json_pack("{s:s, s:s}", "by", by, "via", "amctl");
-    if (body == NULL ||
-        (comment != NULL && json_object_set_new(body, "comment", json_string(comment)) < 0)) {
+    body = amctl_ack_body(&args);
+    if (body == NULL) {
         rc = amctl_fail(AMCTL_REFUSED, "ack", "out of memory");
         goto out;
     }
@@ -152,7 +145,7 @@ int amctl_ack(const struct amctl_global *g, int argc, char **argv)
             if (strcmp(g->output, "json") == 0)
                 json_array_append(all, reply);
             else
-                report_ack(reply, by, started);
+                report_ack(reply, amctl_jstr(body, "by"), started);
             json_decref(reply);
             reply = NULL;
         }

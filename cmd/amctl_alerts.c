@@ -138,22 +138,9 @@ int amctl_alerts(const struct amctl_global *g, int argc, char **argv)
         amctl_query_add(&path, "silenced", silenced ? "true" : "false");
         amctl_query_add(&path, "inhibited", inhibited ? "true" : "false");
     }
-    if (amctl_matchers_query(&path, &ms) < 0) {
-        rc = amctl_fail(AMCTL_USAGE, "alerts", "matchers too long");
-        goto out;
-    }
-    if (amctl_http(g, "GET", buf_str(&path), NULL, &reply, NULL, &err) < 0) {
-        rc = amctl_fail(AMCTL_REFUSED, "alerts", "%s", err.msg);
-        goto out;
-    }
-    if (!json_is_array(reply)) {
-        rc = amctl_fail(AMCTL_REFUSED, "alerts", "the server's answer is not a list of alerts");
-        goto out;
-    }
-    if (strcmp(g->output, "json") == 0)
-        rc = amctl_print_json(reply) == 0 ? AMCTL_OK : AMCTL_REFUSED;
-    else
-        rc = print_table(reply) == 0 ? AMCTL_OK : AMCTL_REFUSED;
+    rc = amctl_get_list(g, "alerts", &path, &ms, NULL, "alerts", &reply);
+    if (rc == AMCTL_OK)
+        rc = amctl_print_list(g, reply, print_table);
 out:
     json_decref(reply);
     matchers_release(&ms);

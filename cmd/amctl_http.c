@@ -10,6 +10,7 @@
 #include "cmd/amctl_http.h"
 
 #include "cmd/amctl.h"
+#include "cmd/amctl_util.h"
 #include "core/buf.h"
 #include "core/duration.h"
 #include "core/error.h"
@@ -328,4 +329,32 @@ int amctl_print_json(const json_t *v)
     if (fputc('\n', stdout) == EOF)
         return -1;
     return fflush(stdout) == 0 ? 0 : -1;
+}
+
+int amctl_get_list(const struct amctl_global *g, const char *cmd, struct buf *path,
+                   const struct matchers *ms, const char *hint404, const char *what, json_t **reply)
+{
+    struct error err;
+    long status = 0;
+
+    *reply = NULL;
+    if (amctl_matchers_query(path, ms) < 0)
+        return amctl_fail(AMCTL_USAGE, cmd, "matchers too long");
+    if (amctl_http(g, "GET", buf_str(path), NULL, reply, &status, &err) < 0)
+        return amctl_fail(AMCTL_REFUSED, cmd, "%s%s", err.msg,
+                          status == 404 && hint404 != NULL ? hint404 : "");
+    if (!json_is_array(*reply)) {
+        json_decref(*reply);
+        *reply = NULL;
+        return amctl_fail(AMCTL_REFUSED, cmd, "the server's answer is not a list of %s", what);
+    }
+    return AMCTL_OK;
+}
+
+int amctl_print_list(const struct amctl_global *g, const json_t *list,
+                     int (*table)(const json_t *list))
+{
+    if (strcmp(g->output, "json") == 0)
+        return amctl_print_json(list) == 0 ? AMCTL_OK : AMCTL_REFUSED;
+    return table(list) == 0 ? AMCTL_OK : AMCTL_REFUSED;
 }

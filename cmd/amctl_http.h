@@ -20,6 +20,7 @@
 struct amctl_global;
 struct buf;
 struct error;
+struct matchers;
 
 /* Milliseconds before giving up on connecting, and on the whole request (the latter
  * is g->timeout when set: --timeout / AMCTL_TIMEOUT). */
@@ -53,5 +54,21 @@ int amctl_url_escape(struct buf *out, const char *s);
  * order the server sent them). NULL prints nothing. Returns 0, or -1 on a
  * write error. */
 int amctl_print_json(const json_t *v);
+
+/* The list subcommands' request: appends one filter per matcher of ms to
+ * path, GETs it and checks the answer is a JSON array. Returns AMCTL_OK with
+ * *reply set (the caller releases it), or the exit status after printing
+ * "amctl CMD: <why>": AMCTL_USAGE for matchers past the query cap ("matchers
+ * too long"), AMCTL_REFUSED when the request fails (hint404, when not NULL,
+ * is added to a 404's message) or the answer is not a list (what names the
+ * list in that message, e.g. "alerts"). */
+int amctl_get_list(const struct amctl_global *g, const char *cmd, struct buf *path,
+                   const struct matchers *ms, const char *hint404, const char *what,
+                   json_t **reply);
+
+/* Prints list as indented JSON with -o json, else as table(list) prints it.
+ * Returns AMCTL_OK, or AMCTL_REFUSED on a write or memory error. */
+int amctl_print_list(const struct amctl_global *g, const json_t *list,
+                     int (*table)(const json_t *list));
 
 #endif

@@ -94,7 +94,6 @@ int amctl_incidents(const struct amctl_global *g, int argc, char **argv)
     struct buf path;
     json_t *reply = NULL;
     struct error err;
-    long status = 0;
     int nargs = 0;
     int rc = AMCTL_USAGE;
 
@@ -139,24 +138,11 @@ int amctl_incidents(const struct amctl_global *g, int argc, char **argv)
         amctl_query_add(&path, "state", "all");
     if (team != NULL)
         amctl_query_add(&path, "team", team);
-    if (amctl_matchers_query(&path, &ms) < 0) {
-        rc = amctl_fail(AMCTL_USAGE, "incidents", "matchers too long");
-        goto out;
-    }
-    if (amctl_http(g, "GET", buf_str(&path), NULL, &reply, &status, &err) < 0) {
-        rc =
-            amctl_fail(AMCTL_REFUSED, "incidents", "%s%s", err.msg,
-                       status == 404 ? " (this server has no incidents: is it Alertmanager?)" : "");
-        goto out;
-    }
-    if (!json_is_array(reply)) {
-        rc = amctl_fail(AMCTL_REFUSED, "incidents", "the server's answer is not a list");
-        goto out;
-    }
-    if (strcmp(g->output, "json") == 0)
-        rc = amctl_print_json(reply) == 0 ? AMCTL_OK : AMCTL_REFUSED;
-    else
-        rc = print_table(reply) == 0 ? AMCTL_OK : AMCTL_REFUSED;
+    rc =
+        amctl_get_list(g, "incidents", &path, &ms,
+                       " (this server has no incidents: is it Alertmanager?)", "incidents", &reply);
+    if (rc == AMCTL_OK)
+        rc = amctl_print_list(g, reply, print_table);
 out:
     json_decref(reply);
     matchers_release(&ms);

@@ -278,18 +278,9 @@ static int cmd_ls(const struct amctl_global *g, int argc, char **argv)
         goto out;
     }
     buf_appends(&path, "/api/v2/silences");
-    if (amctl_matchers_query(&path, &ms) < 0) {
-        rc = amctl_fail(AMCTL_USAGE, "silence ls", "matchers too long");
+    rc = amctl_get_list(g, "silence ls", &path, &ms, NULL, "silences", &reply);
+    if (rc != AMCTL_OK)
         goto out;
-    }
-    if (amctl_http(g, "GET", buf_str(&path), NULL, &reply, NULL, &err) < 0) {
-        rc = amctl_fail(AMCTL_REFUSED, "silence ls", "%s", err.msg);
-        goto out;
-    }
-    if (!json_is_array(reply)) {
-        rc = amctl_fail(AMCTL_REFUSED, "silence ls", "the server's answer is not a list");
-        goto out;
-    }
     kept = json_array();
     json_array_foreach(reply, i, s)
     {
@@ -301,10 +292,8 @@ static int cmd_ls(const struct amctl_global *g, int argc, char **argv)
     if (quiet) {
         json_array_foreach(kept, i, s) printf("%s\n", amctl_jstr(s, "id"));
         rc = AMCTL_OK;
-    } else if (strcmp(g->output, "json") == 0) {
-        rc = amctl_print_json(kept) == 0 ? AMCTL_OK : AMCTL_REFUSED;
     } else {
-        rc = print_silences(kept) == 0 ? AMCTL_OK : AMCTL_REFUSED;
+        rc = amctl_print_list(g, kept, print_silences);
     }
 out:
     json_decref(reply);

@@ -38,9 +38,7 @@ static int check_id(const char *cmd, const char *arg, void *ctx)
 
 int amctl_unack(const struct amctl_global *g, int argc, char **argv)
 {
-    const char *comment = NULL, *by = NULL;
     struct amctl_ack_args args;
-    char user[320];
     json_t *body = NULL, *reply = NULL, *all = NULL;
     struct error err;
     struct buf path;
@@ -58,19 +56,14 @@ int amctl_unack(const struct amctl_global *g, int argc, char **argv)
     default:
         goto out;
     }
-    comment = args.comment;
-    by = args.by;
     nids = args.n;
     if (nids == 0) {
         rc = amctl_fail(AMCTL_USAGE, "unack", "which incident? give its ID");
         goto out;
     }
-    if (by == NULL || by[0] == '\0')
-        by = amctl_default_user(user, sizeof(user));
-    body = json_pack("{s:s, s:s}", "by", by, "via", "amctl");
+    body = amctl_ack_body(&args);
     all = json_array();
-    if (body == NULL || all == NULL ||
-        (comment != NULL && json_object_set_new(body, "comment", json_string(comment)) < 0)) {
+    if (body == NULL || all == NULL) {
         rc = amctl_fail(AMCTL_REFUSED, "unack", "out of memory");
         goto out;
     }

@@ -307,3 +307,20 @@ const char *amctl_incident_step(const json_t *inc, char *out, size_t outsz)
         snprintf(out, outsz, "%lld/%lld", (long long)step, (long long)steps);
     return out;
 }
+
+json_t *amctl_ack_body(const struct amctl_ack_args *args)
+{
+    char user[320];
+    const char *by = args->by;
+    json_t *body;
+
+    if (by == NULL || by[0] == '\0')
+        by = amctl_default_user(user, sizeof(user));
+    body = json_pack("{s:s, s:s}", "by", by, "via", "amctl");
+    if (body != NULL && args->comment != NULL &&
+        json_object_set_new(body, "comment", json_string(args->comment)) < 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}

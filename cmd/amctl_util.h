@@ -38,6 +38,11 @@ struct amctl_ack_args {
     int n;               /* positional arguments, moved to argv[1..n] in order */
 };
 
+/* The request body of an ack or unack: {"by", "via": "amctl", "comment"
+ * when given}, by defaulting to amctl_default_user(). NULL when memory runs
+ * out. */
+json_t *amctl_ack_body(const struct amctl_ack_args *args);
+
 /* Parses argv[1..argc-1] of CMD into out. Each positional argument is passed to
  * check (may be NULL) as it is met, before the arguments after it are looked at;
  * check returns 0 to keep it or -1 after printing why (amctl_fail). Returns 0,

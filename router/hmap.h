@@ -1,11 +1,12 @@
 /*
- * hmap.h - two small chained hash maps used inside router/: string keys (smap)
- * and 64-bit keys (umap), both mapping to a void pointer.
+ * hmap.h - small hash maps used inside router/: string keys (smap, chained),
+ * 64-bit keys (umap, open addressing) mapping to a void pointer, and sets of
+ * objects keyed by a 64-bit field of their own (emap).
  *
  * The map owns its entries and, for smap, a copy of each key; it never owns the
  * values (callers free them). Iteration order is unspecified. Deleting while
- * iterating is not allowed: collect keys first. umap stores its entries in
- * place (open addressing, see hmap.c).
+ * iterating is not allowed: collect keys first. umap and emap store their
+ * entries in place (open addressing, see hmap.c).
  */
 #ifndef AMR_ROUTER_HMAP_H
 #define AMR_ROUTER_HMAP_H
@@ -75,12 +76,13 @@ struct umap_entry *umap_next(const struct umap *m, struct umap_entry *e, size_t 
 
 /* emap: a set of objects that carry their own 64-bit key at byte offset
  * key_off (the store's and the groups' alert entries, keyed by fingerprint).
- * Open addressing like umap but 8-byte slots (just the pointer), so half the
- * memory per entry. The map never owns the objects; an object's key must not
- * change while it is in the map. Same rules as umap otherwise. */
+ * Open addressing with the same 16-byte slots as umap: the key is copied
+ * into the slot at put, so lookups never touch the objects. The map never
+ * owns the objects; an object's key must not change while it is in the map.
+ * Same rules as umap otherwise. */
 struct emap {
-    void **b;
-    size_t nb; /* 0 or a power of two */
+    struct umap_entry *b; /* nb slots; val is the object */
+    size_t nb;            /* 0 or a power of two */
     size_t n;
     size_t key_off;
 };

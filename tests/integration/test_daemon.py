@@ -1,5 +1,6 @@
 """The daemon's front: flags, start-up, health endpoints, signals."""
 
+import re
 import signal
 import socket
 import subprocess
@@ -190,8 +191,14 @@ class RunningTest(unittest.TestCase):
         self.assertEqual(r.status, 405)
         self.assertEqual(r.headers.get("allow"), "POST")
 
+    def _count_413(self):
+        text = request("GET", self.d.url + "/metrics").text
+        m = re.search(r'^amrouter_http_requests_total\{code="413"\} (\d+)$', text, re.M)
+        return int(m.group(1)) if m else 0
+
     def test_declared_body_over_limit_is_413_before_reading_it(self):
         # Only the headers are sent: the answer must come without the body.
+        before = self._count_413()
         with socket.create_connection(("127.0.0.1", self.d.port), timeout=10) as s:
             s.sendall(b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Type: application/json\r\n"
@@ -205,8 +212,10 @@ class RunningTest(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 413"), data)
         self.assertIn(b"application/json", data)
         self.assertIn(b"8388608", data)
+        self.assertEqual(self._count_413(), before + 1)  # rejections show in /metrics
 
     def test_chunked_body_over_limit_is_413(self):
+        before = self._count_413()
         def chunks():
             piece = b" " * 65536
             yield b"["
@@ -226,6 +235,7 @@ class RunningTest(unittest.TestCase):
         self.assertEqual(r.status, 413, body)
         self.assertIn(b"limit", body)
         self.assertEqual(request("GET", self.d.url + "/-/healthy").status, 200)
+        self.assertEqual(self._count_413(), before + 1)
 
     def _stops_promptly(self, signum):
         t0 = time.monotonic()

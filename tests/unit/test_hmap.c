@@ -125,13 +125,31 @@ struct obj {
     uint64_t key;
 };
 
+/* Every object is found iff it is in, n is right, iteration sees each once. */
+static void check_emap(const struct emap *m, const struct obj *objs, const bool *in)
+{
+    size_t it, seen = 0, n = 0;
+    void *v;
+
+    for (size_t i = 0; i < KEYS; i++) {
+        assert_ptr_equal(emap_get(m, objs[i].key), in[i] ? &objs[i] : NULL);
+        n += in[i];
+    }
+    assert_int_equal(m->n, n);
+    for (v = emap_first(m, &it); v != NULL; v = emap_next(m, &it)) {
+        const struct obj *o = v;
+
+        assert_true(in[o - objs]);
+        seen++;
+    }
+    assert_int_equal(seen, n);
+}
+
 static void test_emap_random(void **state)
 {
     static struct obj objs[KEYS];
     static bool in[KEYS];
     struct emap m;
-    size_t it, seen, n;
-    void *v;
 
     (void)state;
     emap_init(&m, offsetof(struct obj, key));
@@ -149,24 +167,28 @@ static void test_emap_random(void **state)
             assert_int_equal(emap_put(&m, &objs[i]), 0);
             in[i] = true;
         }
+        if (round % 2500 == 0)
+            check_emap(&m, objs, in);
     }
-    n = 0;
-    for (size_t i = 0; i < KEYS; i++) {
-        assert_ptr_equal(emap_get(&m, objs[i].key), in[i] ? &objs[i] : NULL);
-        n += in[i];
-    }
-    assert_int_equal(m.n, n);
-    seen = 0;
-    for (v = emap_first(&m, &it); v != NULL; v = emap_next(&m, &it)) {
-        const struct obj *o = v;
-
-        assert_true(in[o - objs]);
-        seen++;
-    }
-    assert_int_equal(seen, n);
+    check_emap(&m, objs, in);
     assert_true(m.n * 4 <= m.nb * 3);
-    /* 8-byte slots: half of umap's per entry. */
-    assert_int_equal(sizeof(*m.b), sizeof(void *));
+    /* 16-byte slots: the key next to the pointer, so a probe never reads an
+     * object. A slot's key is the key of the object it holds. */
+    assert_int_equal(sizeof(*m.b), 2 * sizeof(uint64_t));
+    for (size_t i = 0; i < m.nb; i++) {
+        if (m.b[i].val != NULL)
+            assert_int_equal(m.b[i].key, ((const struct obj *)m.b[i].val)->key);
+    }
+    /* Mass removal down to a few entries shrinks the array and keeps the
+     * survivors reachable (the resize rehashes from the slot keys). */
+    for (size_t i = 0; i < KEYS; i++) {
+        if (i % 97 != 0) {
+            emap_del(&m, objs[i].key);
+            in[i] = false;
+        }
+    }
+    check_emap(&m, objs, in);
+    assert_true(m.nb <= 256);
     for (size_t i = 0; i < KEYS; i++)
         emap_del(&m, objs[i].key);
     assert_int_equal(m.n, 0);
