@@ -180,6 +180,13 @@ int storage_count(struct storage *st, struct storage_counts *out, struct error *
 int storage_test_exec(const char *dir, const char *sql, struct error *err);
 /* PRAGMA user_version of an open storage. */
 int storage_test_user_version(struct storage *st);
+/* The background checkpointer's thresholds in WAL frames for storages opened
+ * after the call (0 = the defaults). */
+void storage_test_checkpoint_pages(int passive, int truncate);
+/* Waits at most timeout_ms for the checkpointer to have no request pending and
+ * no checkpoint running; 0, or -1 on timeout. *passive and *truncate: the
+ * checkpoints run so far. */
+int storage_test_checkpoint_idle(struct storage *st, int timeout_ms, long *passive, long *truncate);
 #endif
 
 #endif
