@@ -1,27 +1,57 @@
 /*
- * engine.c - the engine thread (see engine.h for the contract).
+ * engine.c - the engine thread and its storage thread (see engine.h for the
+ * contract).
  *
- * One thread owns the router, the storage handle and the config. HTTP threads
- * and the delivery thread talk to it only through the request queue (mutex +
- * condvar). The thread takes everything queued as one batch:
+ * The engine thread owns the router and the config. HTTP threads and the
+ * delivery thread talk to it only through the request queue (mutex + condvar).
+ * It takes everything queued as one batch and pipelines it with a second
+ * thread, the storage thread, which owns the SQLite handle while the engine
+ * runs:
  *
- *   1. BEGIN; apply every change of the batch to the router, in order, with
- *      now = clock_now_ms() read once; run the router's due timers;
- *   2. write what the router's change log names (alerts, silences, groups,
- *      nflog) and every new notification job (outbox) in the same
- *      transaction; COMMIT;
- *   3. on success hand the new jobs to the delivery thread; on failure roll
- *      back and rebuild the router from the database, so memory never holds
- *      what the disk does not (callers get -1 and answer 503);
- *   4. answer the batch's queries, then wake every waiting caller.
+ *   engine thread                          storage thread
+ *   1. apply every change of batch N+1 to  1. BEGIN; write batch N's write set
+ *      the router, in order, with one         (alerts, silences, groups, nflog,
+ *      now = clock_now_ms(); run due          incidents, outbox rows, job
+ *      timers;                                updates, GC); COMMIT;
+ *   2. record what the router's change     2. on success hand batch N's new
+ *      log names and every new job into       jobs to the delivery thread and
+ *      a write set (storage/wset.c: owned     wake its callers (done = true);
+ *      copies, never pointers into the        on failure mark N failed and
+ *      router); build the jobs' delivery      every batch after it too, unwritten,
+ *      items; answer the batch's queries;     and wake the engine thread;
+ *   3. hand the batch (a `struct unit`)
+ *      over, waiting while PIPE_DEPTH units
+ *      are still being written.
  *
- * Between batches the thread sleeps until the router's next wake-up, the next
- * request, or at most a second.
+ * So batch N+1 is applied in memory while batch N commits. When a commit
+ * fails, the engine thread waits until the storage thread is idle (drained),
+ * answers every failed batch's changes with -1 (HTTP 503), keeps their
+ * delivery reports for a retry, rebuilds the router from the database (so
+ * memory never holds what the disk does not) and answers their queries again
+ * from the rebuilt state (recover()).
  *
- * Invariants: only this thread touches e->r, e->st and e->cfg; a change's 0
- * means its transaction committed; configs replaced by a reload are kept until
- * engine_free, because other threads may still hold pointers into them (the
- * HTTP server read its limits from the first one).
+ * Invariants:
+ *   - a change's caller is woken (done = true, rc) only after the transaction
+ *     holding its changes committed, or failed; units complete in hand-over
+ *     order, so callers are answered in batch order;
+ *   - a new job goes to the delivery thread only after its outbox row
+ *     committed;
+ *   - a query is answered with the state after its batch was applied, and
+ *     released only when that batch (and so every one before it) committed;
+ *     if one of them fails it is answered again from the rebuilt router, so
+ *     no answer shows a change that did not commit;
+ *   - only the engine thread touches e->r and e->cfg; the storage thread
+ *     touches e->st and the units handed to it; the engine thread uses e->st
+ *     itself (start-up load, rebuild, engine_test_storage) only when the
+ *     storage thread is drained (s_pending == 0) and no units are handed;
+ *   - at most PIPE_DEPTH units are handed and not done, so memory stays
+ *     bounded under load; engine_stop drains both threads and joins them;
+ *   - configs replaced by a reload are kept until engine_free, because other
+ *     threads may still hold pointers into them (the HTTP server read its
+ *     limits from the first one; a write set's group heads point at routes).
+ *
+ * Between batches the engine thread sleeps until the router's next wake-up,
+ * the next request, a failure report, or at most a second.
  */
 #include "engine/engine.h"
 
@@ -58,9 +88,14 @@
 #define BROKEN_RETRY_MS    1000
 #define STORAGE_GC_EVERY   ((int64_t)3600 * 1000)
 #define DEFAULT_SIL_RETAIN ((int64_t)120 * 3600 * 1000)
+/* Units handed to the storage thread and not yet done: one committing while
+ * the engine thread applies the next batch. */
+#define PIPE_DEPTH 1
 
 #ifdef UNIT_TEST
 TESTABLE int engine_fail_next_commits;
+TESTABLE int engine_test_commit_delay_ms;
+TESTABLE int engine_test_committing;
 #endif
 
 enum req_kind {
@@ -114,6 +149,19 @@ struct ereq {
     int result;
 };
 
+/* A batch on its way through the storage thread. */
+struct unit {
+    struct unit *next;
+    struct storage_wset *ws;      /* NULL: nothing to write */
+    struct ereq *sync;            /* callers, woken when the unit is done */
+    struct ereq *async;           /* delivery reports ws writes; kept on failure */
+    struct delivery_item **items; /* the new jobs' deliveries, handed over after COMMIT */
+    bool *steps;                  /* items[i] is an escalation step (a metric) */
+    size_t n_items;
+    bool gc;          /* ws runs the hourly GC */
+    struct error err; /* why it failed */
+};
+
 struct engine {
     char *storage_path;
     char *external_url;
@@ -146,6 +194,19 @@ struct engine {
     bool broken; /* the router must be rebuilt from storage before changes */
     int64_t next_gc;
     int64_t commit_retry_at;
+
+    /* The storage thread; the fields below are guarded by mu. */
+    pthread_t sthread;
+    bool sthread_running;
+    bool s_exit;                  /* the storage thread leaves once idle */
+    struct unit *s_head, *s_tail; /* handed, not yet taken */
+    size_t s_pending;             /* handed and not yet done */
+    bool s_failing;               /* a unit failed: later ones fail unwritten */
+    struct error s_first_err;     /* the failure that started it */
+    struct unit *failed;          /* failed units, in order, for recover() */
+    struct unit **failed_tail;
+    pthread_cond_t s_wake; /* the storage thread: a unit or exit */
+    pthread_cond_t s_idle; /* s_pending went down */
 };
 
 /* ------------------------------------------------------------------ loading */
@@ -396,7 +457,8 @@ static void on_progress(void *ctx, uint64_t job_id, const char *state, int attem
 
 /* ------------------------------------------------------------------ one batch */
 
-static int persist_rest(struct engine *e, const struct router_changes *ch, struct error *err);
+static int persist_rest(struct engine *e, struct storage_wset *ws, const struct router_changes *ch,
+                        struct error *err);
 
 static int cmp_member_fp(const void *x, const void *y)
 {
@@ -412,7 +474,7 @@ static int cmp_member_fp(const void *x, const void *y)
  * and its one membership are one statement (the ingest path). by_fp holds the
  * member changes sorted by fingerprint; the ones written here are marked in
  * done (indexed like ch->members) so the member loop skips them. */
-static int put_alert_joined(struct engine *e, const struct alert *a,
+static int put_alert_joined(struct engine *e, struct storage_wset *ws, const struct alert *a,
                             const struct router_member_change *const *by_fp, size_t nm,
                             const struct router_member_change *base, bool *done, struct error *err)
 {
@@ -433,11 +495,11 @@ static int put_alert_joined(struct engine *e, const struct alert *a,
             done[by_fp[i] - base] = true;
         }
     }
-    return storage_put_alert_in(e->st, a, keys, nk, err);
+    return storage_wset_put_alert_in(ws, a, keys, nk, err);
 }
 
-/* Writes what the router's change log names. */
-static int persist_changes(struct engine *e, struct error *err)
+/* Records what the router's change log names into ws. */
+static int persist_changes(struct engine *e, struct storage_wset *ws, struct error *err)
 {
     const struct router_changes *ch = router_changes(e->r);
     const struct router_member_change **by_fp = NULL;
@@ -459,8 +521,8 @@ static int persist_changes(struct engine *e, struct error *err)
     for (size_t i = 0; i < ch->n_alerts; i++) {
         const struct alert *a = router_get_alert(e->r, ch->alerts[i]);
 
-        if ((a != NULL ? put_alert_joined(e, a, by_fp, nm, ch->members, done, err)
-                       : storage_delete_alert(e->st, ch->alerts[i], err)) < 0)
+        if ((a != NULL ? put_alert_joined(e, ws, a, by_fp, nm, ch->members, done, err)
+                       : storage_wset_delete_alert(ws, ch->alerts[i], err)) < 0)
             goto out;
     }
     for (size_t i = 0; i < nm; i++) {
@@ -469,11 +531,11 @@ static int persist_changes(struct engine *e, struct error *err)
         if (done[i])
             continue;
         if ((router_group_has_alert(e->r, m->group_key, m->fingerprint)
-                 ? storage_put_member(e->st, m->group_key, m->fingerprint, err)
-                 : storage_delete_member(e->st, m->group_key, m->fingerprint, err)) < 0)
+                 ? storage_wset_put_member(ws, m->group_key, m->fingerprint, err)
+                 : storage_wset_delete_member(ws, m->group_key, m->fingerprint, err)) < 0)
             goto out;
     }
-    rc = persist_rest(e, ch, err);
+    rc = persist_rest(e, ws, ch, err);
 out:
     free(by_fp);
     free(done);
@@ -481,13 +543,14 @@ out:
 }
 
 /* Everything but alerts and memberships. */
-static int persist_rest(struct engine *e, const struct router_changes *ch, struct error *err)
+static int persist_rest(struct engine *e, struct storage_wset *ws, const struct router_changes *ch,
+                        struct error *err)
 {
     for (size_t i = 0; i < ch->n_silences; i++) {
         const struct silence *s = router_get_silence(e->r, ch->silences[i]);
 
-        if ((s != NULL ? storage_put_silence(e->st, s, err)
-                       : storage_delete_silence(e->st, ch->silences[i], err)) < 0)
+        if ((s != NULL ? storage_wset_put_silence(ws, s, err)
+                       : storage_wset_delete_silence(ws, ch->silences[i], err)) < 0)
             return -1;
     }
     for (size_t i = 0; i < ch->n_groups; i++) {
@@ -503,8 +566,8 @@ static int persist_rest(struct engine *e, const struct router_changes *ch, struc
             return error_set(err, "out of memory");
         }
         /* A dropped group's members were listed as leaving, one delete each. */
-        rc = found ? storage_put_group_head(e->st, &gv, err)
-                   : storage_delete_group_head(e->st, ch->groups[i], err);
+        rc = found ? storage_wset_put_group_head(ws, &gv, err)
+                   : storage_wset_delete_group_head(ws, ch->groups[i], err);
         group_view_release(&gv);
         if (rc < 0)
             return -1;
@@ -512,15 +575,15 @@ static int persist_rest(struct engine *e, const struct router_changes *ch, struc
     for (size_t i = 0; i < ch->n_nflog; i++) {
         const struct nflog_entry *en = router_get_nflog(e->r, ch->nflog[i]);
 
-        if ((en != NULL ? storage_put_nflog(e->st, en, err)
-                        : storage_delete_nflog(e->st, ch->nflog[i], err)) < 0)
+        if ((en != NULL ? storage_wset_put_nflog(ws, en, err)
+                        : storage_wset_delete_nflog(ws, ch->nflog[i], err)) < 0)
             return -1;
     }
     for (size_t i = 0; i < ch->n_incidents; i++) {
         const struct incident *inc = router_get_incident(e->r, ch->incidents[i]);
 
-        if ((inc != NULL ? storage_put_incident(e->st, inc, err)
-                         : storage_delete_incident(e->st, ch->incidents[i], err)) < 0)
+        if ((inc != NULL ? storage_wset_put_incident(ws, inc, err)
+                         : storage_wset_delete_incident(ws, ch->incidents[i], err)) < 0)
             return -1;
     }
     if (ch->incident_seq) {
@@ -528,7 +591,7 @@ static int persist_rest(struct engine *e, const struct router_changes *ch, struc
         int n =
             snprintf(num, sizeof(num), "%llu", (unsigned long long)router_last_incident_id(e->r));
 
-        if (storage_meta_put(e->st, META_INCIDENT_SEQ, num, (size_t)n, err) < 0)
+        if (storage_wset_meta_put(ws, META_INCIDENT_SEQ, num, (size_t)n, err) < 0)
             return -1;
     }
     return 0;
@@ -545,13 +608,14 @@ static void fill_random(uint8_t out[16])
     }
 }
 
-/* Applies one change request to the router (inside the open transaction).
- * Returns -1 only when the batch must be abandoned (out of memory). */
+/* Applies one change request to the router, recording its own storage writes
+ * (delivery reports) into ws. Returns -1 only when the batch must be abandoned
+ * (out of memory). */
 static int apply_incident(struct engine *e, struct ereq *q, int64_t now, struct job_list *jobs,
                           struct error *err);
 
 static int apply(struct engine *e, struct ereq *q, int64_t now, struct job_list *jobs,
-                 struct error *err)
+                 struct storage_wset *ws, struct error *err)
 {
     enum silence_status ss;
     uint8_t rnd[16];
@@ -601,10 +665,10 @@ static int apply(struct engine *e, struct ereq *q, int64_t now, struct job_list 
     case REQ_RESULT:
         if (router_notify_result(e->r, q->job_id, q->ok, now, err) < 0)
             return -1;
-        return storage_delete_job(e->st, q->job_id, err);
+        return storage_wset_delete_job(ws, q->job_id, err);
     case REQ_PROGRESS:
-        return storage_update_job(e->st, q->job_id, q->state, q->attempts, q->next_attempt_at,
-                                  q->last_error, err);
+        return storage_wset_update_job(ws, q->job_id, q->state, q->attempts, q->next_attempt_at,
+                                       q->last_error, err);
     case REQ_ACK:
     case REQ_ACK_MATCH:
     case REQ_SMS_ACK:
@@ -640,22 +704,6 @@ static void fail_changes(struct ereq *batch, const struct error *why)
     }
 }
 
-static int commit(struct engine *e, struct error *err)
-{
-#ifdef UNIT_TEST
-    if (engine_fail_next_commits > 0) {
-        engine_fail_next_commits--;
-        storage_rollback(e->st);
-        return error_set(err, "injected commit failure");
-    }
-#endif
-    int64_t t0 = metrics_now_us(); /* ops: commit latency */
-    int rc = storage_commit(e->st, err);
-
-    metrics_observe(MET_SQLITE_COMMIT, NULL, NULL, (double)(metrics_now_us() - t0) / 1e6);
-    return rc;
-}
-
 static void free_async(struct ereq *list)
 {
     struct ereq *q, *next;
@@ -678,10 +726,274 @@ static void defer_async(struct engine *e, struct ereq *async)
     *tail = async;
 }
 
+/* ------------------------------------------------------------------ the pipeline */
+
+/* Frees what the unit owns (not its requests). NULL ok. */
+static void unit_free(struct unit *u)
+{
+    if (u == NULL)
+        return;
+    storage_wset_free(u->ws);
+    for (size_t i = 0; i < u->n_items; i++)
+        delivery_item_free(u->items[i]);
+    free(u->items);
+    free(u->steps);
+    free(u);
+}
+
+/* Wakes every caller of list. Call with e->mu held; q may vanish once done. */
+static void wake_callers(struct ereq *list)
+{
+    for (struct ereq *q = list; q != NULL;) {
+        struct ereq *next = q->next;
+
+        q->done = true;
+        q = next;
+    }
+}
+
+/* Answers the queries of sync from the router as it is now. */
+static void answer_queries(struct engine *e, struct ereq *sync, int64_t now)
+{
+    for (struct ereq *q = sync; q != NULL; q = q->next) {
+        if (q->kind == REQ_QUERY) {
+            json_decref(q->answer);
+            q->answer = q->query(e, q->arg, now);
+        }
+    }
+}
+
+/* Answers the queries of sync and wakes every caller in it, now. */
+static void answer_now(struct engine *e, struct ereq *sync, int64_t now)
+{
+    answer_queries(e, sync, now);
+    pthread_mutex_lock(&e->mu);
+    wake_callers(sync);
+    pthread_cond_broadcast(&e->done);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Storage thread: BEGIN, the unit's writes, COMMIT. */
+static int write_unit(struct engine *e, struct unit *u, struct error *err)
+{
+    int64_t t0;
+    int rc;
+
+    if (storage_begin(e->st, err) < 0)
+        return -1;
+    if (storage_wset_write(e->st, u->ws, err) < 0) {
+        storage_rollback(e->st);
+        return -1;
+    }
+#ifdef UNIT_TEST
+    if (engine_test_commit_delay_ms > 0) {
+        struct timespec ts = {engine_test_commit_delay_ms / 1000,
+                              (long)(engine_test_commit_delay_ms % 1000) * 1000000L};
+
+        __atomic_store_n(&engine_test_committing, 1, __ATOMIC_SEQ_CST);
+        nanosleep(&ts, NULL);
+        __atomic_store_n(&engine_test_committing, 0, __ATOMIC_SEQ_CST);
+    }
+    if (engine_fail_next_commits > 0) {
+        engine_fail_next_commits--;
+        storage_rollback(e->st);
+        return error_set(err, "injected commit failure");
+    }
+#endif
+    t0 = metrics_now_us(); /* ops: commit latency */
+    rc = storage_commit(e->st, err);
+    metrics_observe(MET_SQLITE_COMMIT, NULL, NULL, (double)(metrics_now_us() - t0) / 1e6);
+    return rc;
+}
+
+/*
+ * The storage thread: takes handed units in order and writes each in one
+ * transaction. On success it hands the unit's jobs to the delivery thread and
+ * wakes its callers; on failure, and for every unit after a failure until the
+ * engine thread has recovered, it queues the unit on e->failed and wakes the
+ * engine thread, which answers those callers after rebuilding (recover()).
+ */
+static void *storage_main(void *arg)
+{
+    struct engine *e = arg;
+
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        struct unit *u;
+        bool failing;
+        int rc = 0;
+
+        while (e->s_head == NULL && !e->s_exit)
+            pthread_cond_wait(&e->s_wake, &e->mu);
+        if (e->s_head == NULL)
+            break;
+        u = e->s_head;
+        e->s_head = u->next;
+        if (e->s_head == NULL)
+            e->s_tail = NULL;
+        u->next = NULL;
+        failing = e->s_failing;
+        if (failing)
+            rc = error_set(&u->err, "an earlier batch did not commit (%s)", e->s_first_err.msg);
+        pthread_mutex_unlock(&e->mu);
+
+        if (!failing && u->ws != NULL) {
+            rc = write_unit(e, u, &u->err);
+            if (rc < 0)
+                log_error("storage commit failed; the batch is rolled back", "err", u->err.msg,
+                          NULL);
+        }
+        if (rc == 0) {
+            for (size_t i = 0; i < u->n_items; i++) {
+                if (u->items[i] == NULL)
+                    continue;
+                if (u->steps[i]) /* ops */
+                    metrics_add(MET_ESCALATION_STEPS, u->items[i]->receiver, NULL, 1);
+                delivery_submit(e->dl, u->items[i]);
+                u->items[i] = NULL;
+            }
+            free_async(u->async);
+            u->async = NULL;
+        }
+
+        pthread_mutex_lock(&e->mu);
+        if (rc == 0) {
+            wake_callers(u->sync);
+            pthread_cond_broadcast(&e->done);
+        } else {
+            if (!e->s_failing) {
+                e->s_failing = true;
+                e->s_first_err = u->err;
+            }
+            *e->failed_tail = u;
+            e->failed_tail = &u->next;
+            pthread_cond_signal(&e->wake);
+        }
+        e->s_pending--;
+        pthread_cond_broadcast(&e->s_idle);
+        if (rc == 0) {
+            pthread_mutex_unlock(&e->mu);
+            unit_free(u);
+            pthread_mutex_lock(&e->mu);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+/* Engine thread: hands u to the storage thread, first waiting while
+ * PIPE_DEPTH units are not done. */
+static void hand_over(struct engine *e, struct unit *u)
+{
+    u->next = NULL;
+    pthread_mutex_lock(&e->mu);
+    while (e->s_pending >= PIPE_DEPTH)
+        pthread_cond_wait(&e->s_idle, &e->mu);
+    e->s_pending++;
+    if (e->s_tail != NULL)
+        e->s_tail->next = u;
+    else
+        e->s_head = u;
+    e->s_tail = u;
+    pthread_cond_signal(&e->s_wake);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Waits until the storage thread has finished every handed unit. Call with
+ * e->mu held. */
+static void drain_locked(struct engine *e)
+{
+    while (e->s_pending > 0)
+        pthread_cond_wait(&e->s_idle, &e->mu);
+}
+
+/*
+ * Engine thread: after a failure (or to wait for the storage thread). Drains
+ * the storage thread, then answers every failed unit's changes with -1 (503),
+ * keeps their delivery reports for the next try, rebuilds the router from the
+ * database and answers their queries from it. Without failures it only drains.
+ */
+static void recover(struct engine *e)
+{
+    struct unit *list, *u, *next;
+    int64_t now;
+
+    pthread_mutex_lock(&e->mu);
+    drain_locked(e);
+    list = e->failed;
+    e->failed = NULL;
+    e->failed_tail = &e->failed;
+    e->s_failing = false;
+    pthread_mutex_unlock(&e->mu);
+    if (list == NULL)
+        return;
+    now = clock_now_ms();
+    for (u = list; u != NULL; u = u->next) {
+        fail_changes(u->sync, &u->err);
+        defer_async(e, u->async);
+        u->async = NULL;
+        if (u->gc)
+            e->next_gc = now; /* the GC did not commit: again at the next batch */
+    }
+    e->commit_retry_at = now + BROKEN_RETRY_MS;
+    rebuild(e, now);
+    for (u = list; u != NULL; u = u->next)
+        answer_queries(e, u->sync, now);
+    pthread_mutex_lock(&e->mu);
+    for (u = list; u != NULL; u = u->next)
+        wake_callers(u->sync);
+    pthread_cond_broadcast(&e->done);
+    pthread_mutex_unlock(&e->mu);
+    for (u = list; u != NULL; u = next) {
+        next = u->next;
+        unit_free(u);
+    }
+}
+
+/* Engine thread: u cannot be written (out of memory while recording it): it
+ * fails like a failed commit, after the units before it. */
+static void fail_unit(struct engine *e, struct unit *u, const struct error *why)
+{
+    log_error("batch abandoned; state is reloaded from storage", "err", why->msg, NULL);
+    u->err = *why;
+    u->next = NULL;
+    pthread_mutex_lock(&e->mu);
+    if (!e->s_failing) {
+        e->s_failing = true;
+        e->s_first_err = *why;
+    }
+    *e->failed_tail = u;
+    e->failed_tail = &u->next;
+    pthread_mutex_unlock(&e->mu);
+    recover(e);
+}
+
+/* The new jobs' delivery items, built on the engine thread (they read the config). */
+static int build_items(struct engine *e, struct unit *u, const struct job_list *jobs,
+                       struct error *err)
+{
+    if (jobs->n == 0)
+        return 0;
+    u->items = calloc(jobs->n, sizeof(*u->items));
+    u->steps = calloc(jobs->n, sizeof(*u->steps));
+    if (u->items == NULL || u->steps == NULL)
+        return error_set(err, "out of memory");
+    u->n_items = jobs->n;
+    for (size_t i = 0; i < jobs->n; i++) {
+        u->items[i] = make_item(e, jobs->v[i], 0, 0);
+        u->steps[i] = jobs->v[i]->incident_notice == NOTICE_STEP;
+        if (u->items[i] == NULL)
+            log_error("out of memory: notification left in the outbox until restart", NULL);
+    }
+    return 0;
+}
+
 /*
  * One batch: `sync` are the callers' requests in arrival order (changes and
- * queries), `async` the delivery thread's reports. Always answers every sync
- * request; async ones are freed or deferred.
+ * queries), `async` the delivery thread's reports. Applies it, records its
+ * writes and hands it to the storage thread, which answers the callers once
+ * it committed; answers at once what needs no writing when nothing is in
+ * flight. Async reports are freed or deferred.
  */
 static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
 {
@@ -689,94 +1001,92 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     struct job_list jobs = JOB_LIST_INIT;
     struct error err = {{0}};
     bool has_change = async != NULL;
+    struct unit *u;
     struct ereq *q;
 
     for (q = sync; q != NULL; q = q->next)
         has_change |= is_change(q);
-    if (e->broken && now >= e->commit_retry_at)
+    if (e->broken && now >= e->commit_retry_at) {
+        recover(e); /* drains: the rebuild reads the database */
         rebuild(e, now);
-    if (e->broken) {
-        error_set(&err, "state could not be reloaded from storage");
+    }
+    u = calloc(1, sizeof(*u));
+    if (e->broken || u == NULL) {
+        free(u);
+        error_set(&err, e->broken ? "state could not be reloaded from storage" : "out of memory");
         fail_changes(sync, &err);
         defer_async(e, async);
-        async = NULL;
-        goto answer;
+        answer_now(e, sync, now);
+        return;
     }
+    u->sync = sync;
+    u->async = async;
     if (!has_change && (router_next_wakeup(e->r) > now || now < e->commit_retry_at) &&
-        now < e->next_gc)
-        goto answer;
-    if (storage_begin(e->st, &err) < 0)
+        now < e->next_gc) {
+        bool idle;
+
+        /* Queries only: at once, unless a batch they could see is in flight. */
+        answer_queries(e, sync, now);
+        pthread_mutex_lock(&e->mu);
+        idle = e->s_pending == 0 && !e->s_failing;
+        if (idle) {
+            wake_callers(sync);
+            pthread_cond_broadcast(&e->done);
+        }
+        pthread_mutex_unlock(&e->mu);
+        if (idle)
+            unit_free(u);
+        else
+            hand_over(e, u);
+        return;
+    }
+    u->ws = storage_wset_new();
+    if (u->ws == NULL) {
+        error_set(&err, "out of memory");
         goto failed;
+    }
     for (q = sync; q != NULL; q = q->next) {
-        if (is_change(q) && apply(e, q, now, &jobs, &err) < 0)
+        if (is_change(q) && apply(e, q, now, &jobs, u->ws, &err) < 0)
             goto failed;
     }
     for (q = async; q != NULL; q = q->next) {
-        if (apply(e, q, now, &jobs, &err) < 0)
+        if (apply(e, q, now, &jobs, u->ws, &err) < 0)
             goto failed;
     }
     if (router_next_wakeup(e->r) <= now && router_tick(e->r, now, &jobs, &err) < 0)
         goto failed;
-    if (persist_changes(e, &err) < 0)
+    if (persist_changes(e, u->ws, &err) < 0)
         goto failed;
     for (size_t i = 0; i < jobs.n; i++) {
-        if (storage_put_job(e->st, jobs.v[i], &err) < 0)
+        if (storage_wset_put_job(u->ws, jobs.v[i], &err) < 0)
             goto failed;
     }
     if (now >= e->next_gc) {
         const struct config *c = e->cfg;
         int64_t ret = c->retention.silences > 0 ? c->retention.silences : DEFAULT_SIL_RETAIN;
 
-        if (storage_gc(e->st, now, ret, &err) < 0 ||
-            audit_gc(e->st, now, c->retention.audit, &err) < 0) /* faults: audit retention */
+        /* faults: audit retention runs in the same transaction */
+        if (storage_wset_gc(u->ws, now, ret, c->retention.audit, &err) < 0)
             goto failed;
+        u->gc = true;
         e->next_gc = now + STORAGE_GC_EVERY;
     }
-    if (commit(e, &err) < 0)
+    if (build_items(e, u, &jobs, &err) < 0)
         goto failed;
+    job_list_release(&jobs);
     router_changes_clear(e->r);
     e->commit_retry_at = 0;
-    for (size_t i = 0; i < jobs.n; i++) {
-        struct delivery_item *it = make_item(e, jobs.v[i], 0, 0);
-
-        if (jobs.v[i]->incident_notice == NOTICE_STEP) /* ops */
-            metrics_add(MET_ESCALATION_STEPS, jobs.v[i]->receiver_name, NULL, 1);
-
-        if (it != NULL)
-            delivery_submit(e->dl, it);
-        else
-            log_error("out of memory: notification left in the outbox until restart", NULL);
+    if (storage_wset_size(u->ws) == 0) {
+        storage_wset_free(u->ws);
+        u->ws = NULL;
     }
-    job_list_release(&jobs);
-    free_async(async);
-    async = NULL;
-    goto answer;
+    answer_queries(e, sync, now);
+    hand_over(e, u);
+    return;
 
 failed:
-    storage_rollback(e->st);
     job_list_release(&jobs);
-    log_error("storage commit failed; the batch is rolled back", "err", err.msg, NULL);
-    fail_changes(sync, &err);
-    defer_async(e, async);
-    async = NULL;
-    e->commit_retry_at = now + BROKEN_RETRY_MS;
-    rebuild(e, now);
-
-answer:
-    for (q = sync; q != NULL; q = q->next) {
-        if (q->kind == REQ_QUERY)
-            q->answer = q->query(e, q->arg, now);
-    }
-    pthread_mutex_lock(&e->mu);
-    for (q = sync; q != NULL;) {
-        struct ereq *next = q->next;
-
-        /* After done is set the caller may return and q may vanish. */
-        q->done = true;
-        q = next;
-    }
-    pthread_cond_broadcast(&e->done);
-    pthread_mutex_unlock(&e->mu);
+    fail_unit(e, u, &err);
 }
 
 static void *engine_main(void *arg)
@@ -798,7 +1108,7 @@ static void *engine_main(void *arg)
                 wake = now;
         }
         pthread_mutex_lock(&e->mu);
-        if (e->head == NULL && !e->exiting && wake > now) {
+        if (e->head == NULL && !e->exiting && !e->s_failing && wake > now) {
             int64_t sleep_ms = wake - now < MAX_SLEEP_MS ? wake - now : MAX_SLEEP_MS;
             struct timespec ts;
 
@@ -811,7 +1121,18 @@ static void *engine_main(void *arg)
             }
             pthread_cond_timedwait(&e->wake, &e->mu, &ts);
         }
+        if (e->s_failing) {
+            pthread_mutex_unlock(&e->mu);
+            recover(e);
+            continue;
+        }
         if (e->head == NULL && e->exiting) {
+            if (e->s_pending > 0) {
+                /* Let the storage thread finish (and answer) what it holds. */
+                pthread_mutex_unlock(&e->mu);
+                recover(e);
+                continue;
+            }
             e->thread_running = false;
             pthread_mutex_unlock(&e->mu);
             break;
@@ -920,6 +1241,9 @@ struct engine *engine_new(const struct engine_opts *opts, struct config *cfg, st
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->wake, NULL);
     pthread_cond_init(&e->done, NULL);
+    pthread_cond_init(&e->s_wake, NULL);
+    pthread_cond_init(&e->s_idle, NULL);
+    e->failed_tail = &e->failed;
     e->cfg = cfg;
     e->storage_path = dup_or_empty(opts->storage_path);
     e->external_url = dup_or_empty(opts->external_url);
@@ -955,6 +1279,21 @@ fail:
     return NULL;
 }
 
+/* Joins the storage thread (the engine thread has drained it). */
+static void stop_storage_thread(struct engine *e)
+{
+    bool join;
+
+    pthread_mutex_lock(&e->mu);
+    e->s_exit = true;
+    join = e->sthread_running;
+    e->sthread_running = false;
+    pthread_cond_signal(&e->s_wake);
+    pthread_mutex_unlock(&e->mu);
+    if (join)
+        pthread_join(e->sthread, NULL);
+}
+
 int engine_start(struct engine *e, struct error *err)
 {
     if (delivery_start(e->dl, err) < 0)
@@ -964,13 +1303,17 @@ int engine_start(struct engine *e, struct error *err)
     free(e->startup_items);
     e->startup_items = NULL;
     e->n_startup_items = 0;
+    if (pthread_create(&e->sthread, NULL, storage_main, e) != 0)
+        return error_set(err, "cannot start the storage thread");
     pthread_mutex_lock(&e->mu);
+    e->sthread_running = true;
     e->thread_running = true;
     pthread_mutex_unlock(&e->mu);
     if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
         pthread_mutex_lock(&e->mu);
         e->thread_running = false;
         pthread_mutex_unlock(&e->mu);
+        stop_storage_thread(e);
         return error_set(err, "cannot start the engine thread");
     }
     pthread_mutex_lock(&e->mu);
@@ -1002,6 +1345,8 @@ void engine_stop(struct engine *e, int64_t timeout_ms)
     pthread_mutex_unlock(&e->mu);
     if (join)
         pthread_join(e->thread, NULL);
+    /* The engine thread drained the storage thread before it left. */
+    stop_storage_thread(e);
     pthread_mutex_lock(&e->mu);
     e->stopped = true;
     e->thread_running = false;
@@ -1024,6 +1369,10 @@ void engine_free(struct engine *e)
         }
     }
     free_async(e->deferred);
+    for (struct unit *u = e->failed, *un; u != NULL; u = un) {
+        un = u->next;
+        unit_free(u);
+    }
     for (size_t i = 0; i < e->n_startup_items; i++)
         delivery_item_free(e->startup_items[i]);
     free(e->startup_items);
@@ -1042,6 +1391,8 @@ void engine_free(struct engine *e)
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->done);
+    pthread_cond_destroy(&e->s_wake);
+    pthread_cond_destroy(&e->s_idle);
     free(e);
 }
 
@@ -1559,6 +1910,9 @@ json_t *engine_receivers(struct engine *e)
 #ifdef UNIT_TEST
 struct storage *engine_test_storage(struct engine *e)
 {
+    pthread_mutex_lock(&e->mu);
+    drain_locked(e);
+    pthread_mutex_unlock(&e->mu);
     return e->st;
 }
 #endif

@@ -4,9 +4,11 @@
  * HTTP threads (api/) parse and validate requests, then hand them to the
  * engine through these calls. Each call enqueues a request and blocks until
  * the engine thread has applied it to the router (router/, pure) and, for a
- * change, committed it to SQLite (storage/) in the batch's one transaction.
- * A 0 return from a change therefore means "durable". Query calls are also
- * answered by the engine thread, so they see a consistent state.
+ * change, the engine's storage thread has committed it to SQLite (storage/) in
+ * the batch's one transaction. A 0 return from a change therefore means
+ * "durable". Query calls are also answered by the engine thread, so they see
+ * a consistent state, and only once every batch applied before them
+ * committed, so they never show a change that is then rolled back.
  *
  * The engine also runs the router's timers (group_wait, group_interval,
  * repeat, retention, later escalation) and writes notification jobs to the
@@ -159,9 +161,17 @@ int engine_sms_ack(struct engine *e, uint64_t id, const char *from, int *result,
 /* Queries return NULL when the engine is not running (stopped) or memory runs out. */
 
 #ifdef UNIT_TEST
-/* The next n commits fail as if the disk were full (then the engine rebuilds). */
+/* The next n commits fail as if the disk were full (then the engine rebuilds).
+ * Read and decremented by the storage thread: set it while no batch is in flight. */
 extern int engine_fail_next_commits;
+/* The storage thread sleeps this long before each commit, with
+ * engine_test_committing = 1 meanwhile (read it with __atomic_load_n): lets a
+ * test put a second batch in flight while the first commits. */
+extern int engine_test_commit_delay_ms;
+extern int engine_test_committing;
 struct storage;
+/* The engine's storage, once the storage thread has written every batch handed
+ * to it. For tests that read it while nothing else posts. */
 struct storage *engine_test_storage(struct engine *e);
 #endif
 

@@ -27,7 +27,8 @@
  *   incidents   incident id -> incident with its history (router/incident.h JSON)
  *
  * Threading: a struct storage is used by one thread at a time (the engine
- * thread); nothing here locks. Writes happen inside storage_begin() ...
+ * thread at start-up and for rebuilds, the engine's storage thread for batch
+ * writes, never both at once); nothing here locks. Writes happen inside storage_begin() ...
  * storage_commit() (or storage_rollback()); a put outside a transaction is
  * its own transaction. Prepared statements are made once at open.
  *
@@ -143,6 +144,61 @@ int storage_gc(struct storage *st, int64_t now, int64_t silence_retention, struc
 /* The SQLite connection, borrowed, for retention code of tables kept by other modules
  * (audit_gc in storage/audit.h runs in the engine's GC transaction). Engine thread only. */
 struct sqlite3 *storage_db(struct storage *st);
+
+/* --- write sets (a batch recorded on one thread, written on another) ---
+ *
+ * A struct storage_wset records the same operations as the functions above
+ * (each storage_wset_X records what storage_X would do), copying everything it
+ * is handed, so the recording thread may change or free its values at once.
+ * storage_wset_write() replays them in order on the thread that owns the
+ * struct storage. The engine records a batch on its thread and a storage
+ * thread writes and commits it (storage/wset.c). The one pointer a write set
+ * borrows is a group head's g->route (for its id): the route's config must
+ * outlive the write set. Recording returns 0, or -1 with err when memory runs
+ * out (the set is then as before the call). */
+struct storage_wset;
+
+struct storage_wset *storage_wset_new(void);
+/* NULL ok. */
+void storage_wset_free(struct storage_wset *ws);
+/* The number of recorded operations (0 for NULL). */
+size_t storage_wset_size(const struct storage_wset *ws);
+
+int storage_wset_put_alert(struct storage_wset *ws, const struct alert *a, struct error *err);
+int storage_wset_put_alert_in(struct storage_wset *ws, const struct alert *a,
+                              const char *const *group_keys, size_t n, struct error *err);
+int storage_wset_delete_alert(struct storage_wset *ws, uint64_t fingerprint, struct error *err);
+int storage_wset_put_member(struct storage_wset *ws, const char *group_key, uint64_t fp,
+                            struct error *err);
+int storage_wset_delete_member(struct storage_wset *ws, const char *group_key, uint64_t fp,
+                               struct error *err);
+int storage_wset_put_silence(struct storage_wset *ws, const struct silence *s, struct error *err);
+int storage_wset_delete_silence(struct storage_wset *ws, const char *id, struct error *err);
+/* The head only (storage_put_group_head): key, route id, labels, timer, incident. */
+int storage_wset_put_group_head(struct storage_wset *ws, const struct group_view *g,
+                                struct error *err);
+int storage_wset_delete_group_head(struct storage_wset *ws, const char *key, struct error *err);
+int storage_wset_put_nflog(struct storage_wset *ws, const struct nflog_entry *e, struct error *err);
+int storage_wset_delete_nflog(struct storage_wset *ws, const char *key, struct error *err);
+int storage_wset_put_incident(struct storage_wset *ws, const struct incident *inc,
+                              struct error *err);
+int storage_wset_delete_incident(struct storage_wset *ws, uint64_t id, struct error *err);
+int storage_wset_put_job(struct storage_wset *ws, const struct notify_job *job, struct error *err);
+int storage_wset_update_job(struct storage_wset *ws, uint64_t id, const char *state, int attempts,
+                            int64_t next_attempt_at, const char *last_error, struct error *err);
+int storage_wset_delete_job(struct storage_wset *ws, uint64_t id, struct error *err);
+int storage_wset_meta_put(struct storage_wset *ws, const char *key, const void *val, size_t len,
+                          struct error *err);
+/* storage_gc(now, silence_retention), then audit_gc(now, audit_retention) (storage/audit.h). */
+int storage_wset_gc(struct storage_wset *ws, int64_t now, int64_t silence_retention,
+                    int64_t audit_retention, struct error *err);
+
+/* Writes ws's operations in recording order into the open transaction (or each
+ * as its own transaction when none is open). NULL ws writes nothing. On -1 the
+ * caller rolls back: part of ws may have been written. */
+int storage_wset_write(struct storage *st, const struct storage_wset *ws, struct error *err);
+/* BEGIN, storage_wset_write, COMMIT; on failure nothing of ws is stored. */
+int storage_wset_apply(struct storage *st, const struct storage_wset *ws, struct error *err);
 
 /* --- load at start-up --- */
 

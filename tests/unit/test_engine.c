@@ -2,7 +2,8 @@
  * test_engine.c - the engine thread on a real temporary SQLite file: posts are
  * durable when the call returns (a new engine on the same directory sees them),
  * concurrent callers are batched without losing anything, a failed commit
- * answers -1 and leaves memory equal to disk, silences round-trip, a second
+ * answers -1 and leaves memory equal to disk (also when the next batch was
+ * already applied on top of it in the pipeline), silences round-trip, a second
  * engine on the same storage is refused, and the query shapes.
  */
 #include "config/config.h"
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -275,6 +277,113 @@ static void test_failed_commit_does_not_diverge(void **state)
     assert_int_equal(stored(t->dir).alerts, 2);
 }
 
+struct bg {
+    struct engine *e;
+    const char *prefix; /* post this many alerts, or query when NULL */
+    size_t n;
+    int rc;
+    size_t seen; /* the query's alert count */
+    struct error err;
+};
+
+static void *bg_main(void *arg)
+{
+    struct bg *b = arg;
+
+    if (b->prefix != NULL)
+        b->rc = post(b->e, b->prefix, b->n, &b->err);
+    else
+        b->seen = count_alerts(b->e);
+    return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* A commit fails while the next batch is already applied in memory on top of
+ * it (the pipeline): both batches' callers get the error, a query issued
+ * meanwhile does not see either, and memory is rebuilt from disk. */
+static void test_failure_with_batch_in_flight(void **state)
+{
+    struct tctx *t = *state;
+    struct engine *e = start_engine(t->dir);
+    struct error err = {{0}};
+    struct bg a = {e, "LostA", 2, 0, 0, {{0}}};
+    struct bg b = {e, "LostB", 1, 0, 0, {{0}}};
+    struct bg c = {e, NULL, 0, 0, 0, {{0}}};
+    pthread_t ta, tb, tc;
+
+    assert_int_equal(post(e, "Kept", 1, &err), 0);
+    engine_test_commit_delay_ms = 400;
+    engine_fail_next_commits = 1;
+    assert_int_equal(pthread_create(&ta, NULL, bg_main, &a), 0);
+    /* Wait until A's batch is committing, then put B in flight behind it. */
+    for (int i = 0; i < 5000 && !__atomic_load_n(&engine_test_committing, __ATOMIC_SEQ_CST); i++)
+        sleep_ms(1);
+    assert_true(__atomic_load_n(&engine_test_committing, __ATOMIC_SEQ_CST));
+    assert_int_equal(pthread_create(&tb, NULL, bg_main, &b), 0);
+    sleep_ms(50);
+    assert_int_equal(pthread_create(&tc, NULL, bg_main, &c), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(tc, NULL);
+    engine_test_commit_delay_ms = 0;
+
+    assert_int_equal(a.rc, -1);
+    assert_non_null(strstr(a.err.msg, "storage unavailable"));
+    assert_non_null(strstr(a.err.msg, "injected commit failure"));
+    /* B was applied on top of A in memory, so it fails too, unwritten. */
+    assert_int_equal(b.rc, -1);
+    assert_non_null(strstr(b.err.msg, "an earlier batch did not commit"));
+    /* The query answered after the rebuild: neither failed batch shows. */
+    assert_int_equal(c.seen, 1);
+    assert_int_equal(count_alerts(e), 1);
+    assert_false(has_alert(e, "LostA0"));
+    assert_false(has_alert(e, "LostB0"));
+    assert_true(has_alert(e, "Kept0"));
+    assert_int_equal(storage_count(engine_test_storage(e), &(struct storage_counts){0}, &err), 0);
+
+    /* Later batches commit again. */
+    assert_int_equal(post(e, "Later", 1, &err), 0);
+    assert_true(has_alert(e, "Later0"));
+    engine_free(e);
+    assert_int_equal(stored(t->dir).alerts, 2);
+}
+
+/* Many concurrent posters with a slow commit keep batches in flight; every
+ * answered post is on disk after a restart. */
+static void test_pipeline_durable(void **state)
+{
+    struct tctx *t = *state;
+    struct engine *e = start_engine(t->dir);
+    pthread_t th[4];
+    struct poster ps[4];
+    struct storage_counts n;
+    struct error err = {{0}};
+
+    engine_test_commit_delay_ms = 5;
+    for (int i = 0; i < 4; i++) {
+        ps[i].e = e;
+        ps[i].id = i;
+        ps[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, poster_main, &ps[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ps[i].failures, 0);
+    }
+    engine_test_commit_delay_ms = 0;
+    /* Every answered post is already in the database (drained first). */
+    assert_int_equal(storage_count(engine_test_storage(e), &n, &err), 0);
+    assert_int_equal(n.alerts, 4 * 20 * 2);
+    engine_free(e);
+    assert_int_equal(stored(t->dir).alerts, 4 * 20 * 2);
+}
+
 static void test_silences(void **state)
 {
     struct tctx *t = *state;
@@ -380,6 +489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_post_is_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_posts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_does_not_diverge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_with_batch_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_and_receivers, setup, teardown),
     };
