@@ -16,18 +16,26 @@
  *   6. mark the first output-producing token of each line ("bol"): that is
  *      where the indentation of a standalone partial or block goes at render;
  *   7. build a tree of nodes in one flat array per template; text lives in one
- *      arena per template (adjacent text on one line is merged).
+ *      arena per template (adjacent text on one line is merged);
+ *   8. finish the nodes for the render: copy the first two parts of each name
+ *      (packed) into the node, and fold each TEXT node into the tag before it
+ *      (its "tail") or into the section that it opens (its "head").
  * Partials and parents are looked up by name in the set being compiled and
  * loaded (once each) through the caller's loader, so recursion terminates.
  * A dynamic partial ({{>*name}}) is found by name at render time among the
  * set's templates; when one is used, everything the loader lists
  * (MUSTACHE_LIST_PARTIALS) is compiled into the set as well.
  *
- * Rendering walks the tree with a context stack of struct vnode pointers (a
- * "view" of the jansson context, see "prepared data" below) and a linked list
- * of parent frames (the overrides in force). Block overrides are
+ * Rendering walks the tree in one loop, without recursion: a stack of struct
+ * rframe records where to go on when a child list ends (a section over a list
+ * stays on it until its last item), beside a context stack of struct vnode
+ * pointers (a "view" of the jansson context, see "prepared data" below) and a
+ * linked list of parent frames (the overrides in force). Block overrides are
  * resolved outermost first, as the inheritance spec says. Indentation is
- * written before a "bol" node when the output is at the start of a line.
+ * written before a "bol" node or folded text when the output is at the start
+ * of a line. In a prepared view the common lookup (the name where this node
+ * found it last time, in the top context) is inline in the loop; the hints
+ * carry over between renders of a template on one thread.
  *
  * Invariants: after mustache_compile() nothing in a struct mustache changes;
  * nodes refer to partials by pointer into the same set; all names and texts
@@ -1640,8 +1648,9 @@ const char *mustache_escape_name(enum mustache_escape esc)
  * or three integer compares) and every value a struct vnode that already holds
  * what the render needs (string bytes and length, truthiness, numbers as text).
  * Every lookup node remembers where in an object its name was found last time
- * (a per-render hint), and the objects of one list (alerts, label pairs) have
- * the same keys in the same order, so a lookup is usually one comparison.
+ * (a hint, kept per thread between renders), and the objects of one list
+ * (alerts, label pairs) have the same keys in the same order, so a lookup is
+ * usually one comparison.
  *
  * A struct mustache_data holds a fully built view, shared read-only by any
  * number of renders (all templates of one notification). mustache_render()
@@ -2837,6 +2846,37 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
     }
 }
 
+/* Hints carried from one render to the next on this thread, per compiled template
+ * (up to HINT_CACHE_NODES nodes): the next render of a template starts where the
+ * last one found its names instead of missing each name once. A hint is only a
+ * guess, checked before use, so an entry left by a freed template whose address
+ * was reused costs a miss, nothing more. Renders on one thread never nest. */
+#define HINT_CACHE       8
+#define HINT_CACHE_NODES 256
+static _Thread_local struct {
+    const struct mustache *m;
+    uint32_t n_nodes;
+    uint8_t hint[2 * HINT_CACHE_NODES];
+} hint_cache[HINT_CACHE];
+static _Thread_local unsigned hint_cache_next;
+
+/* This thread's hints for m, or NULL when m is too big to cache them. */
+static uint8_t *cached_hints(const struct mustache *m)
+{
+    unsigned k;
+
+    if (m->n_nodes > HINT_CACHE_NODES)
+        return NULL;
+    for (k = 0; k < HINT_CACHE; k++)
+        if (hint_cache[k].m == m && hint_cache[k].n_nodes == m->n_nodes)
+            return hint_cache[k].hint;
+    k = hint_cache_next++ % HINT_CACHE;
+    hint_cache[k].m = m;
+    hint_cache[k].n_nodes = m->n_nodes;
+    memset(hint_cache[k].hint, 0, 2 * (size_t)m->n_nodes);
+    return hint_cache[k].hint;
+}
+
 /* Renders m against the view d; lazy: d is private and listed as needed. */
 static int render_view(const struct mustache *m, struct mustache_data *d, bool lazy,
                        enum mustache_escape esc, struct buf *out, struct error *err)
@@ -2859,8 +2899,11 @@ static int render_view(const struct mustache *m, struct mustache_data *d, bool l
     st->nfr = 0;
     st->cap_fr = RFRAMES_INLINE;
     st->npf = 0;
-    st->hint = (uint8_t *)(st + 1);
-    memset(st->hint, 0, 2 * (size_t)m->n_nodes);
+    st->hint = cached_hints(m);
+    if (st->hint == NULL) {
+        st->hint = (uint8_t *)(st + 1);
+        memset(st->hint, 0, 2 * (size_t)m->n_nodes);
+    }
     buf_init(&st->indent, INDENT_MAX);
     set_lim(st);
     if (d->root != NULL)
