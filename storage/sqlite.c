@@ -25,10 +25,11 @@
  * rest and deletes the WAL). The thread's connection is not the directory
  * lock: the flock on <dir>/lock is untouched by it.
  *
- * The page cache is 8 MiB instead of 2: a
- * batch of 800 alerts dirties random pages of the fingerprint indexes, and a
- * smaller cache spills them to the WAL mid-transaction and reads them back
- * (about +30% ingest rate at 100k alerts for +6 MiB RSS). Values
+ * The page cache is SQLite's default 2 MiB again since schema 6: it was
+ * 8 MiB while a batch of 800 alerts dirtied random pages of the fingerprint
+ * index (a smaller cache spilled them mid-transaction); with appends only,
+ * 2 MiB ingests 100k alerts at the same CPU (also re-sent ones, which update
+ * rows in place) for 6 MiB less RSS. Values
  * are JSON text made by storage/codec.c; a few columns (times, state) are
  * copied out of the JSON so retention can delete with plain SQL and people can
  * query the file with the sqlite3 shell.
@@ -43,6 +44,20 @@
  * the refusal can name it. flock is released by the kernel when the process
  * dies, so a kill -9 never leaves a stale lock.
  *
+ * Alert rows are named by id, not by fingerprint (schema 6 has no index on
+ * fp): struct storage owns a map fingerprint -> id (st->ids, a umap of
+ * router/hmap.h, 16 bytes a slot, about 32 bytes per stored alert), filled by
+ * the first storage_load as it reads the alerts (or, before any load, by the
+ * first statement that needs it) and changed after every successful INSERT
+ * (sqlite3_last_insert_rowid) and DELETE. Invariant: while ids_ready, the map
+ * holds exactly the (fp, id) pairs of the table as this connection sees it,
+ * so a put of a stored fingerprint is an UPDATE of its row and a fingerprint
+ * never gets a second row. Inside a transaction each map change is recorded
+ * (st->undo) and storage_rollback undoes them newest first; whatever cannot
+ * be undone exactly (a change not recorded for want of memory, SQLite ending
+ * the transaction by itself) clears ids_ready, and the next use reads the
+ * map again from the table.
+ *
  * Every statement is prepared once at open (stmt_sql / enum stmt) and reset
  * after each use.
  */
@@ -54,6 +69,7 @@
 #include "core/log.h"
 #include "core/jsonutil.h"
 #include "core/testable.h"
+#include "router/hmap.h"
 #include "storage/codec.h"
 
 #include <errno.h>
@@ -157,6 +173,22 @@ static const char *const migrations[] = {
     "DROP TABLE group_alerts;"
     "DROP TABLE alerts;"
     "ALTER TABLE alerts5 RENAME TO alerts;",
+    /* 5 -> 6: no index on the fingerprint. The storage keeps fingerprint ->
+     * id in memory (struct storage's ids) and every statement names the row
+     * by id, so a batch of new alerts only appends rows: the UNIQUE index had
+     * them land on random leaf pages (about 400 dirty pages, 1.6 MiB of WAL,
+     * per 800 new alerts at 100k stored, against 0.4 MiB of row data). Rows
+     * keep their ids, so the table stays in insertion order. */
+    "CREATE TABLE alerts6 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fp INTEGER NOT NULL,"
+    "  ends_at INTEGER NOT NULL,"
+    "  groups TEXT NOT NULL DEFAULT '[]',"
+    "  data TEXT NOT NULL);"
+    "INSERT INTO alerts6(id, fp, ends_at, groups, data)"
+    "  SELECT id, fp, ends_at, groups, data FROM alerts ORDER BY id;"
+    "DROP TABLE alerts;"
+    "ALTER TABLE alerts6 RENAME TO alerts;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -165,7 +197,8 @@ enum stmt {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
-    ST_PUT_ALERT,
+    ST_INS_ALERT,
+    ST_UPD_ALERT,
     ST_DEL_ALERT,
     ST_PUT_SILENCE,
     ST_DEL_SILENCE,
@@ -193,6 +226,7 @@ enum stmt {
     ST_DEL_MEMBERS,
     ST_LOAD_MEMBERS,
     ST_NEW_ALERT_IN,
+    ST_LOAD_IDS,
     ST__COUNT
 };
 
@@ -200,16 +234,17 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    /* An upsert, not INSERT OR REPLACE: the row keeps its place and its
-     * memberships (the groups column belongs to the member statements). */
-    [ST_PUT_ALERT] =
-        "INSERT INTO alerts(fp, ends_at, data) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(fp) DO UPDATE SET ends_at = excluded.ends_at, data = excluded.data",
-    [ST_DEL_ALERT] = "DELETE FROM alerts WHERE fp = ?1",
-    /* A new alert with its one membership in one statement; nothing when the
-     * alert is already stored (storage_put_alert_in then takes the long way). */
+    /* Rows are named by id (schema 6): the storage knows each stored
+     * fingerprint's id (st->ids). A stored alert is updated in place, so the
+     * row keeps its place and its memberships (the groups column belongs to
+     * the member statements); a new one is appended. */
+    [ST_INS_ALERT] = "INSERT INTO alerts(fp, ends_at, data) VALUES (?1, ?2, ?3)",
+    [ST_UPD_ALERT] = "UPDATE alerts SET ends_at = ?2, data = ?3 WHERE id = ?1",
+    [ST_DEL_ALERT] = "DELETE FROM alerts WHERE id = ?1",
+    /* A new alert with its one membership in one statement. */
     [ST_NEW_ALERT_IN] = "INSERT INTO alerts(fp, ends_at, groups, data) "
-                        "VALUES (?1, ?2, json_array(?3), ?4) ON CONFLICT(fp) DO NOTHING",
+                        "VALUES (?1, ?2, json_array(?3), ?4)",
+    [ST_LOAD_IDS] = "SELECT id, fp FROM alerts",
     [ST_PUT_SILENCE] = "INSERT OR REPLACE INTO silences(id, ends_at, data) VALUES (?1, ?2, ?3)",
     [ST_DEL_SILENCE] = "DELETE FROM silences WHERE id = ?1",
     [ST_PUT_GROUP] = "INSERT OR REPLACE INTO aggr_groups(key, route_id, labels, next_flush, "
@@ -226,7 +261,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [ST_GC_NFLOG] = "DELETE FROM nflog WHERE expires_at > 0 AND expires_at <= ?1",
     [ST_GC_SILENCES] = "DELETE FROM silences WHERE ends_at + ?2 <= ?1",
-    [ST_LOAD_ALERTS] = "SELECT fp, data FROM alerts",
+    [ST_LOAD_ALERTS] = "SELECT fp, data, id FROM alerts",
     [ST_LOAD_SILENCES] = "SELECT id, data FROM silences",
     [ST_LOAD_NFLOG] = "SELECT key, data FROM nflog",
     [ST_LOAD_GROUPS] = "SELECT key, route_id, labels, next_flush, has_flushed, incident_id, alerts "
@@ -241,11 +276,11 @@ static const char *const stmt_sql[ST__COUNT] = {
      * cache when its membership is added, so this costs no extra page. */
     [ST_PUT_MEMBER] = "UPDATE alerts SET groups = CASE WHEN groups = '[]' THEN json_array(?1) "
                       "ELSE json_insert(groups, '$[#]', ?1) END "
-                      "WHERE fp = ?2 AND (groups = '[]' OR (json_valid(groups) AND NOT EXISTS "
+                      "WHERE id = ?2 AND (groups = '[]' OR (json_valid(groups) AND NOT EXISTS "
                       "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)))",
     [ST_DEL_MEMBER] = "UPDATE alerts SET groups = (SELECT json_group_array(value) FROM "
                       "json_each(alerts.groups) WHERE value <> ?1) "
-                      "WHERE fp = ?2 AND json_valid(groups) AND EXISTS "
+                      "WHERE id = ?2 AND json_valid(groups) AND EXISTS "
                       "(SELECT 1 FROM json_each(alerts.groups) WHERE value = ?1)",
     /* Every member of one group: a scan of the table (instr() skips the
      * parsing of rows that cannot hold the key); the engine does not need it,
@@ -288,7 +323,28 @@ struct storage {
     int members_state; /* the member cursor during a load: see load_members */
     sqlite3_stmt *stmt[ST__COUNT];
     struct checkpointer ck;
+    /* fingerprint -> id of its alerts row (the value is the id as a pointer;
+     * ids are > 0). Exact when ids_ready: filled by the first storage_load
+     * (or the first statement that needs it) and changed with every insert
+     * and delete; a change of doubtful outcome clears ids_ready, and the next
+     * use reads it again from the table. */
+    struct umap ids;
+    bool ids_ready;
+    bool loading_ids; /* storage_load fills the map as it reads the alerts */
+    /* The map's changes in the open transaction, for storage_rollback to undo
+     * (newest last); undo_lost when one could not be recorded. */
+    struct id_undo *undo;
+    size_t n_undo, cap_undo;
+    bool undo_lost;
 };
+
+/* A map change to undo: fp had id (0 = was absent) before it. */
+struct id_undo {
+    uint64_t fp;
+    int64_t id;
+};
+
+_Static_assert(sizeof(void *) >= sizeof(int64_t), "ids are stored as pointers in a umap");
 
 int storage_schema_version(void)
 {
@@ -576,7 +632,7 @@ struct storage *storage_open(const char *dir, const struct storage_opts *opts, s
     sqlite3_busy_timeout(st->db, busy);
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF; "
-             "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-8192;",
+             "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-2048;",
              opts != NULL && opts->sync_full ? "FULL" : "NORMAL");
     if (exec_sql(st, pragmas, err) < 0)
         goto fail;
@@ -616,12 +672,109 @@ void storage_close(struct storage *st)
     pthread_cond_destroy(&st->ck.idle);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    umap_release(&st->ids);
+    free(st->undo);
     if (st->db != NULL)
         sqlite3_close(st->db);
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the flock */
     free(st->dir);
     free(st);
+}
+
+/* ------------------------------------------------------------ the id map */
+
+static int64_t id_get(const struct storage *st, uint64_t fp)
+{
+    return (int64_t)(uintptr_t)umap_get(&st->ids, fp);
+}
+
+/* Sets fp's id (0 = removes it) after the statement that made it so
+ * succeeded; records the old value while a transaction is open. */
+static void id_set(struct storage *st, uint64_t fp, int64_t id)
+{
+    if (!st->ids_ready) {
+        /* Read again from the table at the next use, with this change in it:
+         * a rollback after that cannot undo it from the record. */
+        if (st->in_txn)
+            st->undo_lost = true;
+        return;
+    }
+    if (st->in_txn && !st->undo_lost) {
+        if (st->n_undo == st->cap_undo) {
+            size_t nc = st->cap_undo > 0 ? st->cap_undo * 2 : 256;
+            struct id_undo *v = realloc(st->undo, nc * sizeof(*v));
+
+            if (v == NULL) {
+                st->undo_lost = true;
+            } else {
+                st->undo = v;
+                st->cap_undo = nc;
+            }
+        }
+        if (!st->undo_lost)
+            st->undo[st->n_undo++] = (struct id_undo){fp, id_get(st, fp)};
+    }
+    if (id > 0 ? umap_put(&st->ids, fp, (void *)(uintptr_t)id) < 0 : (umap_del(&st->ids, fp), 0))
+        st->ids_ready = false; /* out of memory: read it again */
+}
+
+/* After a commit: the recorded changes are final. */
+static void ids_forget_undo(struct storage *st)
+{
+    st->n_undo = 0;
+    st->undo_lost = false;
+    if (st->cap_undo > 65536) {
+        free(st->undo);
+        st->undo = NULL;
+        st->cap_undo = 0;
+    }
+}
+
+/* After a rollback: the map's changes of the transaction undone, newest
+ * first; when that is not possible the map is read again at the next use. */
+static void ids_undo(struct storage *st)
+{
+    if (st->undo_lost)
+        st->ids_ready = false;
+    for (size_t i = st->n_undo; st->ids_ready && i-- > 0;) {
+        const struct id_undo *u = &st->undo[i];
+
+        if (u->id > 0 ? umap_put(&st->ids, u->fp, (void *)(uintptr_t)u->id) < 0
+                      : (umap_del(&st->ids, u->fp), 0))
+            st->ids_ready = false;
+    }
+    ids_forget_undo(st);
+}
+
+/* Makes the map exact: reads every (id, fp) of the table unless it is. */
+static int ids_ensure(struct storage *st, struct error *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_LOAD_IDS];
+    int rc;
+
+    if (st->ids_ready)
+        return 0;
+    umap_release(&st->ids);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+
+        /* Later rows win should a file hold a fingerprint twice (only an edit
+         * by hand can do that since the fp column lost its UNIQUE). */
+        if (id > 0 &&
+            umap_put(&st->ids, (uint64_t)sqlite3_column_int64(s, 1), (void *)(uintptr_t)id) < 0) {
+            sqlite3_reset(s);
+            umap_release(&st->ids);
+            return error_set(err, "storage %s: out of memory reading alert ids", st->dir);
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        umap_release(&st->ids);
+        return db_error(st, err, stmt_sql[ST_LOAD_IDS]);
+    }
+    st->ids_ready = true;
+    return 0;
 }
 
 /* Runs a prepared statement that returns no rows and resets it. */
@@ -680,6 +833,7 @@ int storage_commit(struct storage *st, struct error *err)
         return -1;
     }
     st->in_txn = false;
+    ids_forget_undo(st);
     return 0;
 }
 
@@ -687,38 +841,72 @@ void storage_rollback(struct storage *st)
 {
     if (!st->in_txn)
         return;
-    /* A failed COMMIT may already have rolled back; ROLLBACK then fails harmlessly. */
+    /* A failed COMMIT may already have rolled back; ROLLBACK then fails
+     * harmlessly. SQLite ending the transaction on its own (an I/O error)
+     * leaves it unclear which statements' changes stayed: the id map is then
+     * read again from the table. */
     if (sqlite3_get_autocommit(st->db) == 0)
         run(st, ST_ROLLBACK, NULL);
+    else
+        st->ids_ready = false;
     st->in_txn = false;
+    ids_undo(st);
+}
+
+/* Appends a's row (with its one membership when group_key is not NULL) and
+ * records its id. */
+static int insert_alert(struct storage *st, const struct alert *a, const char *group_key,
+                        struct error *err)
+{
+    enum stmt which = group_key != NULL ? ST_NEW_ALERT_IN : ST_INS_ALERT;
+    sqlite3_stmt *s = st->stmt[which];
+    int data = group_key != NULL ? 4 : 3;
+
+    if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+        (group_key != NULL && bind_text(s, 3, group_key) < 0) ||
+        bind_owned(s, data, codec_encode_alert(a)) < 0)
+        return bind_fail(st, which, err);
+    if (run(st, which, err) < 0)
+        return -1;
+    id_set(st, a->fingerprint, sqlite3_last_insert_rowid(st->db));
+    return 0;
 }
 
 int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
 {
-    sqlite3_stmt *s = st->stmt[ST_PUT_ALERT];
+    sqlite3_stmt *s = st->stmt[ST_UPD_ALERT];
+    int64_t id;
 
-    if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-        bind_owned(s, 3, codec_encode_alert(a)) < 0)
-        return bind_fail(st, ST_PUT_ALERT, err);
-    return run(st, ST_PUT_ALERT, err);
+    if (ids_ensure(st, err) < 0)
+        return -1;
+    id = id_get(st, a->fingerprint);
+    if (id > 0) {
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
+            bind_owned(s, 3, codec_encode_alert(a)) < 0)
+            return bind_fail(st, ST_UPD_ALERT, err);
+        if (run(st, ST_UPD_ALERT, err) < 0)
+            return -1;
+        if (sqlite3_changes(st->db) == 1)
+            return 0;
+        /* The map named a row that is gone: it is wrong, read it again. */
+        st->ids_ready = false;
+        if (ids_ensure(st, err) < 0)
+            return -1;
+        if (id_get(st, a->fingerprint) > 0)
+            return storage_put_alert(st, a, err);
+    }
+    return insert_alert(st, a, NULL, err);
 }
 
 int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
                          size_t n, struct error *err)
 {
-    sqlite3_stmt *s = st->stmt[ST_NEW_ALERT_IN];
-
-    if (n == 1) {
-        if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-            bind_text(s, 3, group_keys[0]) < 0 || bind_owned(s, 4, codec_encode_alert(a)) < 0)
-            return bind_fail(st, ST_NEW_ALERT_IN, err);
-        if (run(st, ST_NEW_ALERT_IN, err) < 0)
-            return -1;
-        if (sqlite3_changes(st->db) == 1)
-            return 0;
-    }
+    if (ids_ensure(st, err) < 0)
+        return -1;
+    if (n == 1 && id_get(st, a->fingerprint) == 0)
+        return insert_alert(st, a, group_keys[0], err);
     /* Stored already, or not exactly one group: the alert, then each membership. */
     if (storage_put_alert(st, a, err) < 0)
         return -1;
@@ -731,9 +919,19 @@ int storage_put_alert_in(struct storage *st, const struct alert *a, const char *
 
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)
 {
-    if (sqlite3_bind_int64(st->stmt[ST_DEL_ALERT], 1, (int64_t)fingerprint) != SQLITE_OK)
+    int64_t id;
+
+    if (ids_ensure(st, err) < 0)
+        return -1;
+    id = id_get(st, fingerprint);
+    if (id == 0)
+        return 0; /* not stored */
+    if (sqlite3_bind_int64(st->stmt[ST_DEL_ALERT], 1, id) != SQLITE_OK)
         return bind_fail(st, ST_DEL_ALERT, err);
-    return run(st, ST_DEL_ALERT, err);
+    if (run(st, ST_DEL_ALERT, err) < 0)
+        return -1;
+    id_set(st, fingerprint, 0);
+    return 0;
 }
 
 int storage_put_silence(struct storage *st, const struct silence *si, struct error *err)
@@ -776,8 +974,15 @@ int storage_put_group_head(struct storage *st, const struct group_view *g, struc
 static int member_stmt(struct storage *st, enum stmt which, const char *key, uint64_t fp,
                        struct error *err)
 {
+    int64_t id;
+
+    if (ids_ensure(st, err) < 0)
+        return -1;
+    id = id_get(st, fp);
+    if (id == 0)
+        return 0; /* the alert is not stored: neither is a membership of it */
     if (bind_text(st->stmt[which], 1, key) < 0 ||
-        sqlite3_bind_int64(st->stmt[which], 2, (int64_t)fp) != SQLITE_OK)
+        sqlite3_bind_int64(st->stmt[which], 2, id) != SQLITE_OK)
         return bind_fail(st, which, err);
     return run(st, which, err);
 }
@@ -1011,8 +1216,13 @@ static int load_alert(struct storage *st, sqlite3_stmt *s, const struct storage_
 {
     struct alert a;
     struct error why = {{0}};
+    int64_t id = sqlite3_column_int64(s, 2);
 
-    (void)st;
+    /* Every row is in the map, also one that does not decode (a put of its
+     * fingerprint then replaces it instead of adding a second row). */
+    if (st->loading_ids && id > 0 &&
+        umap_put(&st->ids, (uint64_t)sqlite3_column_int64(s, 0), (void *)(uintptr_t)id) < 0)
+        return error_set(err, "storage %s: out of memory reading alert ids", st->dir);
     alert_init(&a);
     if (codec_decode_alert(col_text(s, 1), &a, &why) < 0) {
         char hex[FINGERPRINT_STRLEN];
@@ -1212,10 +1422,30 @@ static int load_groups(struct storage *st, const struct storage_loader *ld, void
     return rc;
 }
 
+/* The alerts; fills the id map on the way when it is not exact yet (one scan
+ * of the table at start-up instead of two). */
+static int load_alerts(struct storage *st, const struct storage_loader *ld, void *ctx,
+                       struct error *err)
+{
+    int rc;
+
+    st->loading_ids = !st->ids_ready;
+    if (st->loading_ids)
+        umap_release(&st->ids);
+    rc = load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err);
+    if (st->loading_ids) {
+        st->ids_ready = rc == 0;
+        if (rc < 0)
+            umap_release(&st->ids);
+    }
+    st->loading_ids = false;
+    return rc;
+}
+
 int storage_load(struct storage *st, const struct storage_loader *ld, void *ctx, struct error *err)
 {
     if (load_rows(st, ST_LOAD_INCIDENTS, load_incident, ld, ctx, err) < 0 ||
-        load_rows(st, ST_LOAD_ALERTS, load_alert, ld, ctx, err) < 0 ||
+        load_alerts(st, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_SILENCES, load_silence, ld, ctx, err) < 0 ||
         load_rows(st, ST_LOAD_NFLOG, load_nflog, ld, ctx, err) < 0 ||
         load_groups(st, ld, ctx, err) < 0 ||

@@ -17,7 +17,9 @@
  * What is stored (one row each, values encoded by storage/codec.h):
  *   alerts      fingerprint (INTEGER, the 64 bits as signed) -> alert, and the
  *               keys of the groups the alert is a member of (a JSON list);
- *               rows in insertion order (schema 5), so new alerts append
+ *               rows in insertion order (schema 5), so new alerts append; no
+ *               index on the fingerprint (schema 6): the storage keeps
+ *               fingerprint -> row id in memory (about 32 bytes an alert)
  *   silences    id -> silence
  *   aggr_groups group key -> route id, group labels, timer (its `alerts` column
  *               is '[]' since schema 3 and only read for older files)
@@ -28,9 +30,12 @@
  *
  * Threading: a struct storage is used by one thread at a time (the engine
  * thread at start-up and for rebuilds, the engine's storage thread for batch
- * writes, never both at once); nothing here locks. Writes happen inside storage_begin() ...
- * storage_commit() (or storage_rollback()); a put outside a transaction is
- * its own transaction. Prepared statements are made once at open.
+ * writes, never both at once); nothing here locks. Inside, storage_open
+ * starts a checkpoint thread with its own connection (WAL checkpoints off the
+ * writer's commits; storage_close joins it); the caller never sees that
+ * connection. Writes happen inside storage_begin() ... storage_commit() (or
+ * storage_rollback()); a put outside a transaction is its own transaction.
+ * Prepared statements are made once at open.
  *
  * The interface speaks router types (alerts, silences, group views, nflog
  * entries, notify jobs) and nothing SQLite-specific, so another backend
