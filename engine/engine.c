@@ -29,7 +29,10 @@
  *
  * So batch N+1 is applied in memory while batch N commits, and it holds
  * everything that arrived during that commit: commits stay as large as
- * without the pipeline. When a commit
+ * without the pipeline. A unit of fewer than INLINE_OPS writes that finds the
+ * storage thread idle is written by the engine thread itself, with the same
+ * code (write_and_finish), as before the pipeline: tiny batches (alerts
+ * posted one by one) would pay two thread wake-ups for nothing. When a commit
  * fails, the engine thread waits until the storage thread is idle (drained),
  * answers every failed batch's changes with -1 (HTTP 503), keeps their
  * delivery reports for a retry, rebuilds the router from the database (so
@@ -48,8 +51,9 @@
  *     no answer shows a change that did not commit;
  *   - only the engine thread touches e->r and e->cfg; the storage thread
  *     touches e->st and the units handed to it; the engine thread uses e->st
- *     itself (start-up load, rebuild, engine_test_storage) only when the
- *     storage thread is drained (s_pending == 0) and no units are handed;
+ *     itself (start-up load, rebuild, a small unit written inline,
+ *     engine_test_storage) only when the storage thread is drained
+ *     (s_pending == 0, and only the engine thread hands it units);
  *   - at most PIPE_DEPTH units are handed and not done, so memory stays
  *     bounded under load; engine_stop drains both threads and joins them;
  *   - configs replaced by a reload are kept until engine_free, because other
@@ -100,6 +104,9 @@
 /* Requests the engine thread gathers into one unit while the storage thread
  * is busy (absorb()): bounds a unit's memory. */
 #define UNIT_MAX_REQS 256
+/* A unit with fewer writes is committed on the engine thread when the storage
+ * thread is idle (hand_over). */
+#define INLINE_OPS 32
 
 #ifdef UNIT_TEST
 TESTABLE int engine_fail_next_commits;
@@ -827,11 +834,65 @@ static int write_unit(struct engine *e, struct unit *u, struct error *err)
 }
 
 /*
+ * Writes u (unless failing: then u fails unwritten, after an earlier one) and
+ * finishes it: on success its jobs go to delivery and its callers are woken;
+ * on failure it joins e->failed for recover(). Then s_pending goes down. Runs
+ * on the storage thread, or on the engine thread for a small unit while the
+ * storage thread is idle (hand_over). Called without e->mu; u was counted in
+ * s_pending.
+ */
+static void write_and_finish(struct engine *e, struct unit *u, bool failing)
+{
+    int rc = 0;
+
+    if (failing) {
+        pthread_mutex_lock(&e->mu);
+        rc = error_set(&u->err, "an earlier batch did not commit (%s)", e->s_first_err.msg);
+        pthread_mutex_unlock(&e->mu);
+    } else if (u->ws != NULL) {
+        rc = write_unit(e, u, &u->err);
+        if (rc < 0)
+            log_error("storage commit failed; the batch is rolled back", "err", u->err.msg, NULL);
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < u->n_items; i++) {
+            if (u->items[i] == NULL)
+                continue;
+            if (u->steps[i]) /* ops */
+                metrics_add(MET_ESCALATION_STEPS, u->items[i]->receiver, NULL, 1);
+            delivery_submit(e->dl, u->items[i]);
+            u->items[i] = NULL;
+        }
+        free_async(u->async);
+        u->async = NULL;
+    }
+
+    pthread_mutex_lock(&e->mu);
+    if (rc == 0) {
+        wake_callers(u->sync);
+        pthread_cond_broadcast(&e->done);
+        /* Freed where it was allocated (glibc's arenas like that better). */
+        u->next = e->spent;
+        e->spent = u;
+    } else {
+        if (!e->s_failing) {
+            e->s_failing = true;
+            e->s_first_err = u->err;
+        }
+        u->next = NULL;
+        *e->failed_tail = u;
+        e->failed_tail = &u->next;
+    }
+    e->s_pending--;
+    pthread_cond_broadcast(&e->s_idle);
+    pthread_cond_signal(&e->wake); /* absorb() and a failure's recover() wait for this */
+    pthread_mutex_unlock(&e->mu);
+}
+
+/*
  * The storage thread: takes handed units in order and writes each in one
- * transaction. On success it hands the unit's jobs to the delivery thread and
- * wakes its callers; on failure, and for every unit after a failure until the
- * engine thread has recovered, it queues the unit on e->failed and wakes the
- * engine thread, which answers those callers after rebuilding (recover()).
+ * transaction (write_and_finish). After a failure, every unit until the
+ * engine thread has recovered fails unwritten.
  */
 static void *storage_main(void *arg)
 {
@@ -841,7 +902,6 @@ static void *storage_main(void *arg)
     for (;;) {
         struct unit *u;
         bool failing;
-        int rc = 0;
 
         while (e->s_head == NULL && !e->s_exit)
             pthread_cond_wait(&e->s_wake, &e->mu);
@@ -853,63 +913,35 @@ static void *storage_main(void *arg)
             e->s_tail = NULL;
         u->next = NULL;
         failing = e->s_failing;
-        if (failing)
-            rc = error_set(&u->err, "an earlier batch did not commit (%s)", e->s_first_err.msg);
         pthread_mutex_unlock(&e->mu);
-
-        if (!failing && u->ws != NULL) {
-            rc = write_unit(e, u, &u->err);
-            if (rc < 0)
-                log_error("storage commit failed; the batch is rolled back", "err", u->err.msg,
-                          NULL);
-        }
-        if (rc == 0) {
-            for (size_t i = 0; i < u->n_items; i++) {
-                if (u->items[i] == NULL)
-                    continue;
-                if (u->steps[i]) /* ops */
-                    metrics_add(MET_ESCALATION_STEPS, u->items[i]->receiver, NULL, 1);
-                delivery_submit(e->dl, u->items[i]);
-                u->items[i] = NULL;
-            }
-            free_async(u->async);
-            u->async = NULL;
-        }
-
+        write_and_finish(e, u, failing);
         pthread_mutex_lock(&e->mu);
-        if (rc == 0) {
-            wake_callers(u->sync);
-            pthread_cond_broadcast(&e->done);
-        } else {
-            if (!e->s_failing) {
-                e->s_failing = true;
-                e->s_first_err = u->err;
-            }
-            *e->failed_tail = u;
-            e->failed_tail = &u->next;
-            pthread_cond_signal(&e->wake);
-        }
-        if (rc == 0) {
-            /* Freed where it was allocated (glibc's arenas like that better). */
-            u->next = e->spent;
-            e->spent = u;
-        }
-        e->s_pending--;
-        pthread_cond_broadcast(&e->s_idle);
-        pthread_cond_signal(&e->wake); /* absorb() waits for this too */
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
 /* Engine thread: hands u to the storage thread, first waiting while
- * PIPE_DEPTH units are not done. */
+ * PIPE_DEPTH units are not done. A unit of fewer than INLINE_OPS writes that
+ * finds the storage thread idle is written right here instead: a hand-over
+ * (two thread wake-ups) costs more than the overlap it would buy, and while
+ * this thread commits, requests gather into the next batch as they did
+ * before the pipeline (batches of 1 alert depend on that). */
 static void hand_over(struct engine *e, struct unit *u)
 {
     struct unit *spent;
 
     u->next = NULL;
     pthread_mutex_lock(&e->mu);
+    if (storage_wset_size(u->ws) < INLINE_OPS && e->s_pending == 0 && !e->s_failing) {
+        e->s_pending++; /* the storage thread is idle and only gets units from us */
+        spent = e->spent;
+        e->spent = NULL;
+        pthread_mutex_unlock(&e->mu);
+        free_units(spent);
+        write_and_finish(e, u, false);
+        return;
+    }
     while (e->s_pending >= PIPE_DEPTH)
         pthread_cond_wait(&e->s_idle, &e->mu);
     e->s_pending++;

@@ -218,6 +218,7 @@ struct poster {
     struct engine *e;
     int id;
     int failures;
+    size_t n; /* alerts per post */
 };
 
 static void *poster_main(void *arg)
@@ -228,7 +229,7 @@ static void *poster_main(void *arg)
 
     for (int i = 0; i < 20; i++) {
         snprintf(prefix, sizeof(prefix), "T%d_%d_", p->id, i);
-        if (post(p->e, prefix, 2, &err) < 0)
+        if (post(p->e, prefix, p->n, &err) < 0)
             p->failures++;
     }
     return NULL;
@@ -245,6 +246,7 @@ static void test_concurrent_posts(void **state)
         ps[i].e = e;
         ps[i].id = i;
         ps[i].failures = 0;
+        ps[i].n = 2;
         assert_int_equal(pthread_create(&th[i], NULL, poster_main, &ps[i]), 0);
     }
     for (int i = 0; i < 8; i++) {
@@ -312,7 +314,8 @@ static void test_failure_with_batch_in_flight(void **state)
     struct tctx *t = *state;
     struct engine *e = start_engine(t->dir);
     struct error err = {{0}};
-    struct bg a = {e, "LostA", 2, 0, 0, {{0}}};
+    /* 40 alerts: more writes than the engine thread commits inline. */
+    struct bg a = {e, "LostA", 40, 0, 0, {{0}}};
     struct bg b = {e, "LostB", 1, 0, 0, {{0}}};
     struct bg c = {e, NULL, 0, 0, 0, {{0}}};
     pthread_t ta, tb, tc;
@@ -370,6 +373,7 @@ static void test_pipeline_durable(void **state)
         ps[i].e = e;
         ps[i].id = i;
         ps[i].failures = 0;
+        ps[i].n = 40; /* more writes than the engine commits inline */
         assert_int_equal(pthread_create(&th[i], NULL, poster_main, &ps[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -379,9 +383,9 @@ static void test_pipeline_durable(void **state)
     engine_test_commit_delay_ms = 0;
     /* Every answered post is already in the database (drained first). */
     assert_int_equal(storage_count(engine_test_storage(e), &n, &err), 0);
-    assert_int_equal(n.alerts, 4 * 20 * 2);
+    assert_int_equal(n.alerts, 4 * 20 * 40);
     engine_free(e);
-    assert_int_equal(stored(t->dir).alerts, 4 * 20 * 2);
+    assert_int_equal(stored(t->dir).alerts, 4 * 20 * 40);
 }
 
 static void test_silences(void **state)
