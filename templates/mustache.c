@@ -16,18 +16,26 @@
  *   6. mark the first output-producing token of each line ("bol"): that is
  *      where the indentation of a standalone partial or block goes at render;
  *   7. build a tree of nodes in one flat array per template; text lives in one
- *      arena per template (adjacent text on one line is merged).
+ *      arena per template (adjacent text on one line is merged);
+ *   8. finish the nodes for the render: copy the first two parts of each name
+ *      (packed) into the node, and fold each TEXT node into the tag before it
+ *      (its "tail") or into the section that it opens (its "head").
  * Partials and parents are looked up by name in the set being compiled and
  * loaded (once each) through the caller's loader, so recursion terminates.
  * A dynamic partial ({{>*name}}) is found by name at render time among the
  * set's templates; when one is used, everything the loader lists
  * (MUSTACHE_LIST_PARTIALS) is compiled into the set as well.
  *
- * Rendering walks the tree with a context stack of struct vnode pointers (a
- * "view" of the jansson context, see "prepared data" below) and a linked list
- * of parent frames (the overrides in force). Block overrides are
+ * Rendering walks the tree in one loop, without recursion: a stack of struct
+ * rframe records where to go on when a child list ends (a section over a list
+ * stays on it until its last item), beside a context stack of struct vnode
+ * pointers (a "view" of the jansson context, see "prepared data" below) and a
+ * linked list of parent frames (the overrides in force). Block overrides are
  * resolved outermost first, as the inheritance spec says. Indentation is
- * written before a "bol" node when the output is at the start of a line.
+ * written before a "bol" node or folded text when the output is at the start
+ * of a line. In a prepared view the common lookup (the name where this node
+ * found it last time, in the top context) is inline in the loop; the hints
+ * carry over between renders of a template on one thread.
  *
  * Invariants: after mustache_compile() nothing in a struct mustache changes;
  * nodes refer to partials by pointer into the same set; all names and texts
@@ -111,7 +119,21 @@ struct node {
     uint32_t len;              /* TEXT: bytes; VAR...: number of name parts (0 = "."); */
     uint32_t ind_off, ind_len; /* PARTIAL/PARENT: standalone indentation; BLOCK: site's */
     uint32_t id;               /* unique in the set: index into a render's name hints */
-    struct mtpl *partial;      /* PARTIAL/PARENT; NULL when missing and allowed */
+    /* Text folded in from TEXT nodes (see finish_nodes()): the tail is written after
+     * the node (and its children), the head (SECTION, INVERTED) before each
+     * rendering of the children. *_bol: the text starts a line (node.bol). */
+    uint32_t tail_off, tail_len;
+    uint32_t head_off, head_len;
+    bool tail_bol, head_bol;
+    struct mtpl *partial; /* PARTIAL/PARENT; NULL when missing and allowed */
+    /* Names looked up (len > 0): the first two parts as name_part() reads them from
+     * the arena, copied here by finish_names() so the render's common case reads
+     * the node only. part[1] is valid when len >= 2. */
+    struct npart {
+        uint64_t p0, p1; /* the first 16 bytes, zero-padded */
+        uint32_t len;    /* bytes */
+        uint32_t off;    /* the bytes (NUL-terminated) in the arena */
+    } part[2];
 };
 
 /* One template of a set: the main one or a partial. */
@@ -1086,6 +1108,55 @@ static int build(struct parser *p)
     return 0;
 }
 
+static const char *name_part(const char *at, size_t *len, uint64_t *p0, uint64_t *p1);
+
+/* Copies the first two parts of every looked-up name into its node (node.part),
+ * and folds TEXT nodes into tag nodes: one that follows a tag becomes the tag's
+ * tail, one that opens the children of a section or inverted section becomes its
+ * head. The render then dispatches about half as often, and a section holding
+ * only text needs no frame. A folded TEXT node stays in the array, unreachable. */
+static void finish_nodes(struct mtpl *tpl)
+{
+    for (uint32_t i = 0; i < tpl->n_nodes; i++) {
+        struct node *n = &tpl->nodes[i];
+        const char *at;
+
+        if (n->kind != N_TEXT && n->next != NONE) {
+            const struct node *x = &tpl->nodes[n->next];
+
+            if (x->kind == N_TEXT) {
+                n->tail_off = x->off;
+                n->tail_len = x->len;
+                n->tail_bol = x->bol;
+                n->next = x->next;
+            }
+        }
+        if ((n->kind == N_SECTION || n->kind == N_INVERTED) && n->child != NONE) {
+            const struct node *x = &tpl->nodes[n->child];
+
+            if (x->kind == N_TEXT) {
+                n->head_off = x->off;
+                n->head_len = x->len;
+                n->head_bol = x->bol;
+                n->child = x->next;
+            }
+        }
+
+        if (n->kind != N_VAR && n->kind != N_RAW && n->kind != N_SECTION && n->kind != N_INVERTED &&
+            !(n->kind == N_PARTIAL && n->dynamic))
+            continue;
+        at = tpl->arena + n->off;
+        for (uint32_t k = 0; k < n->len && k < 2; k++) {
+            size_t len;
+            const char *bytes = name_part(at, &len, &n->part[k].p0, &n->part[k].p1);
+
+            n->part[k].len = (uint32_t)len;
+            n->part[k].off = (uint32_t)(bytes - tpl->arena);
+            at = bytes + len + 1;
+        }
+    }
+}
+
 static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src,
                        const struct mustache_options *opts, struct error *err)
 {
@@ -1119,6 +1190,7 @@ static int compile_one(struct mustache *set, struct mtpl *tpl, const char *src,
     mark_bol(&p);
     if (build(&p) < 0)
         goto out;
+    finish_nodes(tpl);
     /* 16 bytes of slack after the last text, for emit_text()'s fixed-size copy. */
     {
         static const char zeros[16];
@@ -1576,8 +1648,9 @@ const char *mustache_escape_name(enum mustache_escape esc)
  * or three integer compares) and every value a struct vnode that already holds
  * what the render needs (string bytes and length, truthiness, numbers as text).
  * Every lookup node remembers where in an object its name was found last time
- * (a per-render hint), and the objects of one list (alerts, label pairs) have
- * the same keys in the same order, so a lookup is usually one comparison.
+ * (a hint, kept per thread between renders), and the objects of one list
+ * (alerts, label pairs) have the same keys in the same order, so a lookup is
+ * usually one comparison.
  *
  * A struct mustache_data holds a fully built view, shared read-only by any
  * number of renders (all templates of one notification). mustache_render()
@@ -1954,6 +2027,30 @@ struct frame {
     const struct frame *prev;
 };
 
+/* The render walks the tree without recursion: entering a section, an inverted
+ * section, a partial, a parent or a block pushes a struct rframe saying where to
+ * go on when its child list ends (the opening node's next sibling) and what to
+ * restore; a section over a list stays on the stack until its last item. */
+enum rframe_kind {
+    F_PLAIN,  /* inverted section or block: nothing to undo */
+    F_CTX,    /* section over a value: pops one context */
+    F_LIST,   /* section over a list: renders its children once per item */
+    F_CALL,   /* partial */
+    F_PARENT, /* parent: also pops its override frame (rstate.pf) */
+};
+
+struct rframe {
+    const struct mtpl *t;      /* the template holding `node` */
+    const struct frame *ov;    /* the overrides in force at `node` */
+    const struct vnode *items; /* F_LIST: the list's items */
+    size_t k, nitems;          /* F_LIST: the current item, their number */
+    size_t ilen;               /* the indentation in force at `node` */
+    uint32_t node;
+    uint8_t kind; /* enum rframe_kind */
+};
+
+#define RFRAMES_INLINE 32
+
 struct rstate {
     const struct mustache *set;
     struct buf *out;
@@ -1962,10 +2059,20 @@ struct rstate {
     struct mustache_data *lazy; /* a private view listed as needed; NULL: shared, all listed */
     const struct vnode *ctx[MUSTACHE_MAX_DEPTH + 1];
     size_t nctx;
-    uint8_t *hint; /* per node id: where its name was found last time */
-    int depth;
+    uint8_t *hint; /* per node id, two: where its first part and its later parts were
+                      found last time */
+    int depth;     /* sections and partial calls open (at most MUSTACHE_MAX_DEPTH) */
     struct buf indent;
     struct error *err;
+    size_t lim;        /* out->len below it: room for a 32-byte copy, and 32 more bytes fit
+                   under the cap (see set_lim) */
+    struct rframe *fr; /* fr0 or malloc'ed */
+    size_t nfr, cap_fr;
+    /* Parent frames are pointed to (struct frame.prev), so they do not live in fr,
+     * which may move; each counts in depth, so MUSTACHE_MAX_DEPTH is enough. */
+    struct frame pf[MUSTACHE_MAX_DEPTH];
+    size_t npf;
+    struct rframe fr0[RFRAMES_INLINE];
 };
 
 static int out_fail(struct rstate *st, size_t n)
@@ -1977,6 +2084,18 @@ static int out_fail(struct rstate *st, size_t n)
 
 /* Appends n bytes. The common case (room in the allocation, under the cap) is a
  * memcpy; anything else goes through buf_append(), which grows or refuses. */
+/* Recomputes st->lim for the output's current allocation: out->len < lim means
+ * cap - len > 32 (a fixed 32-byte copy fits, with room for the NUL) and
+ * len + 32 <= max. */
+static void set_lim(struct rstate *st)
+{
+    const struct buf *b = st->out;
+    size_t c = b->cap > 32 ? b->cap - 32 : 0;
+    size_t m = b->max > 31 ? b->max - 31 : 0;
+
+    st->lim = c < m ? c : m;
+}
+
 static inline int emit(struct rstate *st, const char *s, size_t n)
 {
     struct buf *b = st->out;
@@ -1990,7 +2109,67 @@ static inline int emit(struct rstate *st, const char *s, size_t n)
         return 0;
     if (buf_append(b, s, n) < 0)
         return out_fail(st, n);
+    set_lim(st);
     return 0;
+}
+
+/* Copies n <= 32 bytes to d, which has room for 32, reading only s[0, n): two
+ * overlapping loads of the largest size that fits, no call, no byte loop. */
+static inline void copy_upto32(char *d, const char *s, size_t n)
+{
+    if (n >= 16) {
+        char x[16], y[16];
+
+        memcpy(x, s, 16);
+        memcpy(y, s + n - 16, 16);
+        memcpy(d, x, 16);
+        memcpy(d + n - 16, y, 16);
+    } else if (n >= 8) {
+        uint64_t x, y;
+
+        memcpy(&x, s, 8);
+        memcpy(&y, s + n - 8, 8);
+        memcpy(d, &x, 8);
+        memcpy(d + n - 8, &y, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        memcpy(d, &x, 4);
+        memcpy(d + n - 4, &y, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
+/* emit() for values: short ones without a call. */
+static inline int emit_short(struct rstate *st, const char *s, size_t n)
+{
+    struct buf *b = st->out;
+
+    if (n <= 32 && b->len < st->lim) {
+        copy_upto32(b->ptr + b->len, s, n);
+        b->len += n;
+        return 0;
+    }
+    return emit(st, s, n);
+}
+
+/* Writes n bytes of t's arena at off: up to 16 bytes are one fixed-size copy (the
+ * arena has 16 bytes of slack after its last text). */
+static inline int emit_text(struct rstate *st, const struct mtpl *t, uint32_t off, uint32_t n)
+{
+    struct buf *b = st->out;
+
+    if (n <= 16 && b->len < st->lim) {
+        memcpy(b->ptr + b->len, t->arena + off, 16);
+        b->len += n;
+        return 0;
+    }
+    return emit(st, t->arena + off, n);
 }
 
 /* Replacement strings by index; the escape tables map a byte to an index (0 = the
@@ -2128,11 +2307,11 @@ static int emit_value(struct rstate *st, const struct vnode *v, enum mustache_es
         return 0;
     if (v->type == JSON_STRING) {
         if (v->clean & (1u << esc))
-            return emit(st, v->s, v->len);
+            return emit_short(st, v->s, v->len);
         return emit_escaped(st, v->s, v->len, esc);
     }
     if (v->s != NULL) /* numbers and booleans: nothing to escape */
-        return emit(st, v->s, v->len);
+        return emit_short(st, v->s, v->len);
     if (v->type != JSON_OBJECT && v->type != JSON_ARRAY)
         return 0;
     dump = json_dumps(v->j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -2256,13 +2435,13 @@ static const struct vnode *lookup_json(struct rstate *st, const struct node *n, 
 
 /* The value n names, or NULL; *fail is set on out of memory (err says so). In a
  * private view a value found through jansson is wrapped in *scratch when given (the
- * caller uses it at once) or in the view's memory (a section keeps it). */
+ * caller uses it at once) or in the view's memory (a section keeps it). The slow
+ * path of lookup_node(). */
 static const struct vnode *lookup(struct rstate *st, const struct mtpl *t, const struct node *n,
                                   bool *fail, struct vnode *scratch)
 {
-    const struct vnode *v = NULL, *top;
-    uint8_t *hint = &st->hint[n->id];
-    uint8_t other = 0;
+    const struct vnode *v = NULL;
+    uint8_t *hint = &st->hint[2 * (size_t)n->id];
     uint64_t p0, p1;
     size_t len;
     const char *part;
@@ -2271,31 +2450,86 @@ static const struct vnode *lookup(struct rstate *st, const struct mtpl *t, const
         return NULL;
     if (n->len == 0)
         return st->ctx[st->nctx - 1];
-    part = name_part(t->arena + n->off, &len, &p0, &p1);
+    part = t->arena + n->part[0].off;
+    len = n->part[0].len;
     if (st->lazy != NULL)
         return lookup_json(st, n, part, len, fail, scratch);
-    /* The common case, inline: found in the top frame where it was last time. */
-    top = st->ctx[st->nctx - 1];
-    if (top->listed && top->type == JSON_OBJECT && *hint < top->len &&
-        kv_is(&top->m.kv[*hint], part, len, p0, p1))
-        v = &top->m.kv[*hint].val;
     for (size_t i = st->nctx; v == NULL && !*fail && i-- > 0;)
-        v = member(st, st->ctx[i], part, len, p0, p1, hint, fail, n->len > 1 ? NULL : scratch);
-    /* Later parts (the b of a.b) share no hint; their objects are small. */
+        v = member(st, st->ctx[i], part, len, n->part[0].p0, n->part[0].p1, &hint[0], fail,
+                   n->len > 1 ? NULL : scratch);
+    /* Later parts (the b of a.b) share the node's second hint. */
     for (uint32_t k = 1; k < n->len && v != NULL; k++) {
-        part = name_part(part + len + 1, &len, &p0, &p1);
-        v = member(st, v, part, len, p0, p1, &other, fail, k + 1 < n->len ? NULL : scratch);
+        if (k == 1) {
+            part = t->arena + n->part[1].off;
+            len = n->part[1].len;
+            p0 = n->part[1].p0;
+            p1 = n->part[1].p1;
+        } else {
+            part = name_part(part + len + 1, &len, &p0, &p1);
+        }
+        v = member(st, v, part, len, p0, p1, &hint[1], fail, k + 1 < n->len ? NULL : scratch);
     }
     return *fail ? NULL : v;
+}
+
+/* Whether key e is the name part np (bytes at `bytes`). */
+static inline bool kv_is_part(const struct vkv *e, const struct npart *np, const char *bytes)
+{
+    return kv_is(e, bytes, np->len, np->p0, np->p1);
+}
+
+/* The member np of listed object v, or NULL; *hint is set to where it was found. */
+static __attribute__((noinline)) const struct vnode *
+member_scan(const struct vnode *v, const struct npart *np, const char *bytes, uint8_t *hint)
+{
+    for (size_t k = 0; k < v->len; k++) {
+        if (kv_is_part(&v->m.kv[k], np, bytes)) {
+            *hint = (uint8_t)(k < UINT8_MAX ? k : UINT8_MAX);
+            return &v->m.kv[k].val;
+        }
+    }
+    return NULL;
+}
+
+/* lookup() with the common case of a prepared view inline: "." or a name found
+ * in the top context where it was found last time (and for a.b, b in a where it
+ * was last time). */
+static inline __attribute__((always_inline)) const struct vnode *
+lookup_node(struct rstate *st, const struct vnode *top, const struct mtpl *t, const struct node *n,
+            bool *fail, struct vnode *scratch)
+{
+    /* top: the top context in a prepared view, else NULL (the slow path). */
+    if (top != NULL) {
+        const uint8_t *hint = &st->hint[2 * (size_t)n->id];
+
+        if (n->len == 0)
+            return top;
+        if (top->type == JSON_OBJECT && hint[0] < top->len &&
+            kv_is_part(&top->m.kv[hint[0]], &n->part[0], t->arena + n->part[0].off)) {
+            const struct vnode *v = &top->m.kv[hint[0]].val;
+
+            if (n->len == 1)
+                return v;
+            if (n->len == 2) {
+                /* a.b with a found: b is looked for in a only. */
+                const char *b = t->arena + n->part[1].off;
+                uint8_t *h1 = &st->hint[2 * (size_t)n->id + 1];
+
+                if (v->type != JSON_OBJECT)
+                    return NULL;
+                if (*h1 < v->len && kv_is_part(&v->m.kv[*h1], &n->part[1], b))
+                    return &v->m.kv[*h1].val;
+                return member_scan(v, &n->part[1], b, h1);
+            }
+        }
+    }
+    return lookup(st, t, n, fail, scratch);
 }
 
 static bool at_line_start(const struct rstate *st)
 {
     return st->out->len == st->start || st->out->ptr[st->out->len - 1] == '\n';
 }
-
-static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
-                       const struct frame *ov, size_t ilen);
 
 static int push_indent(struct rstate *st, size_t ilen, const char *s, size_t n, size_t *nlen)
 {
@@ -2315,60 +2549,53 @@ static int enter(struct rstate *st)
     return 0;
 }
 
-static int render_section(struct rstate *st, const struct mtpl *t, const struct node *n,
-                          const struct frame *ov, size_t ilen)
+/* Writes a folded head or tail text (node.head_*, node.tail_*), after the
+ * indentation when it starts a line inside an indented partial or block. */
+static inline __attribute__((always_inline)) int emit_piece(struct rstate *st, const struct mtpl *t,
+                                                            uint32_t off, uint32_t len, bool bol,
+                                                            size_t ilen)
 {
-    bool fail = false;
-    const struct vnode *v = lookup(st, t, n, &fail, NULL);
+    if (ilen > 0 && bol && at_line_start(st) && emit(st, st->indent.ptr, ilen) < 0)
+        return -1;
+    return emit_text(st, t, off, len);
+}
 
-    if (fail)
-        return -1;
-    if (!truthy(v))
-        return 0;
-    if (enter(st) < 0)
-        return -1;
-    if (v->type == JSON_ARRAY) {
-        if (ensure_listed(st, v) < 0)
-            return -1;
-        for (size_t k = 0; k < v->len; k++) {
-            st->ctx[st->nctx++] = &v->m.items[k];
-            if (render_list(st, t, n->child, ov, ilen) < 0)
-                return -1;
-            st->nctx--;
-        }
+/* Makes room for one more struct rframe. -1: out of memory (err set). */
+static __attribute__((noinline)) int grow_frames(struct rstate *st)
+{
+    size_t ncap = st->cap_fr * 2;
+    struct rframe *nf;
+
+    if (st->fr == st->fr0) {
+        nf = malloc(ncap * sizeof(*nf));
+        if (nf != NULL)
+            memcpy(nf, st->fr0, st->nfr * sizeof(*nf));
     } else {
-        st->ctx[st->nctx++] = v;
-        if (render_list(st, t, n->child, ov, ilen) < 0)
-            return -1;
-        st->nctx--;
+        nf = realloc(st->fr, ncap * sizeof(*nf));
     }
-    st->depth--;
+    if (nf == NULL)
+        return error_set(st->err, "out of memory while rendering");
+    st->fr = nf;
+    st->cap_fr = ncap;
     return 0;
 }
 
-static int render_block(struct rstate *st, const struct mtpl *t, const struct node *n,
-                        const struct frame *ov, size_t ilen)
+/* A new frame on top of the stack, filled with where to go back to; NULL: out of
+ * memory (err set). */
+static inline struct rframe *push_frame(struct rstate *st, uint8_t kind, const struct mtpl *t,
+                                        uint32_t node, const struct frame *ov, size_t ilen)
 {
-    const char *name = t->arena + n->off;
-    const struct mtpl *ot = NULL;
-    uint32_t onode = NONE;
-    size_t nlen = ilen;
+    struct rframe *f;
 
-    /* The outermost override wins. */
-    for (const struct frame *f = ov; f != NULL; f = f->prev) {
-        for (uint32_t c = f->t->nodes[f->node].child; c != NONE; c = f->t->nodes[c].next) {
-            if (strcmp(f->t->arena + f->t->nodes[c].off, name) == 0) {
-                ot = f->t;
-                onode = c;
-                break;
-            }
-        }
-    }
-    if (ot == NULL)
-        return render_list(st, t, n->child, ov, ilen);
-    if (n->ind_len > 0 && push_indent(st, ilen, t->arena + n->ind_off, n->ind_len, &nlen) < 0)
-        return -1;
-    return render_list(st, ot, ot->nodes[onode].child, ov, nlen);
+    if (st->nfr == st->cap_fr && grow_frames(st) < 0)
+        return NULL;
+    f = &st->fr[st->nfr++];
+    f->kind = kind;
+    f->t = t;
+    f->node = node;
+    f->ov = ov;
+    f->ilen = ilen;
+    return f;
 }
 
 /* The partial a {{>*name}} node names at render time, or NULL. */
@@ -2388,27 +2615,97 @@ static const struct mtpl *dynamic_partial(struct rstate *st, const struct mtpl *
     return NULL;
 }
 
-static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
-                       const struct frame *ov, size_t ilen)
+/* The override of block n (of template t) in force under ov: the outermost
+ * parent's wins. Returns its template and sets *onode, or NULL for none. */
+static const struct mtpl *block_override(const struct mtpl *t, const struct node *n,
+                                         const struct frame *ov, uint32_t *onode)
 {
-    for (uint32_t i = first; i != NONE; i = t->nodes[i].next) {
-        const struct node *n = &t->nodes[i];
+    const char *name = t->arena + n->off;
+    const struct mtpl *ot = NULL;
 
+    for (const struct frame *f = ov; f != NULL; f = f->prev) {
+        for (uint32_t c = f->t->nodes[f->node].child; c != NONE; c = f->t->nodes[c].next) {
+            if (strcmp(f->t->arena + f->t->nodes[c].off, name) == 0) {
+                ot = f->t;
+                *onode = c;
+                break;
+            }
+        }
+    }
+    return ot;
+}
+
+/* Renders the node list starting at `first` of template t and everything it
+ * opens, with overrides ov and indentation ilen in force. */
+static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
+                        const struct frame *ov, size_t ilen)
+{
+    /* A prepared view: lookups may take the inline path from `top`, kept equal
+     * to the top of st->ctx (NULL in a private view). */
+    const bool fast = st->lazy == NULL && st->nctx > 0;
+    const struct vnode *top = fast ? st->ctx[st->nctx - 1] : NULL;
+    uint32_t i = first;
+
+    for (;;) {
+        const struct node *n;
+
+        if (i == NONE) {
+            /* End of a child list: go on after the node that opened it. */
+            struct rframe *f;
+
+            if (st->nfr == 0)
+                return 0;
+            f = &st->fr[st->nfr - 1];
+            switch (f->kind) {
+            case F_LIST:
+                if (++f->k < f->nitems) {
+                    st->ctx[st->nctx - 1] = &f->items[f->k];
+                    top = fast ? st->ctx[st->nctx - 1] : NULL;
+                    n = &t->nodes[f->node]; /* t is f->t here */
+                    if (n->head_len != 0 &&
+                        emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                        return -1;
+                    i = n->child;
+                    continue;
+                }
+                st->nctx--;
+                st->depth--;
+                break;
+            case F_CTX:
+                st->nctx--;
+                st->depth--;
+                break;
+            case F_CALL:
+                st->depth--;
+                break;
+            case F_PARENT:
+                st->npf--;
+                st->depth--;
+                break;
+            default:
+                break;
+            }
+            t = f->t;
+            ov = f->ov;
+            ilen = f->ilen;
+            n = &t->nodes[f->node];
+            st->nfr--;
+            top = fast ? st->ctx[st->nctx - 1] : NULL;
+            if (n->tail_len != 0 &&
+                emit_piece(st, t, n->tail_off, n->tail_len, n->tail_bol, ilen) < 0)
+                return -1;
+            i = n->next;
+            continue;
+        }
+        n = &t->nodes[i];
         if (ilen > 0 && n->bol && at_line_start(st)) {
             if (emit(st, st->indent.ptr, ilen) < 0)
                 return -1;
         }
         if (n->kind == N_TEXT) {
-            struct buf *b = st->out;
-
-            /* Short text: one fixed 16-byte copy (the arena has slack after its
-             * last text, and the buffer room for it). */
-            if (n->len <= 16 && b->cap - b->len > 16 && b->len + n->len <= b->max) {
-                memcpy(b->ptr + b->len, t->arena + n->off, 16);
-                b->len += n->len;
-            } else if (emit(st, t->arena + n->off, n->len) < 0) {
+            if (emit_text(st, t, n->off, n->len) < 0)
                 return -1;
-            }
+            i = n->next;
             continue;
         }
         switch (n->kind) {
@@ -2416,28 +2713,85 @@ static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
         case N_RAW: {
             bool fail = false;
             struct vnode scratch;
-            const struct vnode *v = lookup(st, t, n, &fail, &scratch);
+            const struct vnode *v = lookup_node(st, top, t, n, &fail, &scratch);
 
             if (fail || emit_value(st, v, n->kind == N_VAR ? st->esc : MUSTACHE_ESCAPE_NONE) < 0)
                 return -1;
             break;
         }
-        case N_SECTION:
-            if (render_section(st, t, n, ov, ilen) < 0)
+        case N_SECTION: {
+            bool fail = false;
+            const struct vnode *v = lookup_node(st, top, t, n, &fail, NULL);
+            struct rframe *f;
+
+            if (fail)
                 return -1;
-            break;
+            if (!truthy(v))
+                break;
+            if (enter(st) < 0)
+                return -1;
+            if (n->child == NONE) {
+                /* Text only (or nothing): no context, no frame. */
+                size_t times = 1;
+
+                if (v->type == JSON_ARRAY) {
+                    if (ensure_listed(st, v) < 0)
+                        return -1;
+                    times = v->len;
+                }
+                for (size_t k = 0; k < times && n->head_len != 0; k++)
+                    if (emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                        return -1;
+                st->depth--;
+                break;
+            }
+            if (v->type == JSON_ARRAY) {
+                if (ensure_listed(st, v) < 0)
+                    return -1;
+                if (v->len == 0) {
+                    st->depth--;
+                    break;
+                }
+                f = push_frame(st, F_LIST, t, i, ov, ilen);
+                if (f == NULL)
+                    return -1;
+                f->items = v->m.items;
+                f->k = 0;
+                f->nitems = v->len;
+                st->ctx[st->nctx++] = &v->m.items[0];
+            } else {
+                if (push_frame(st, F_CTX, t, i, ov, ilen) == NULL)
+                    return -1;
+                st->ctx[st->nctx++] = v;
+            }
+            top = fast ? st->ctx[st->nctx - 1] : NULL;
+            if (n->head_len != 0 &&
+                emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                return -1;
+            i = n->child;
+            continue;
+        }
         case N_INVERTED: {
             bool fail = false;
             struct vnode scratch;
-            const struct vnode *v = lookup(st, t, n, &fail, &scratch);
+            const struct vnode *v = lookup_node(st, top, t, n, &fail, &scratch);
 
-            if (fail || (!truthy(v) && render_list(st, t, n->child, ov, ilen) < 0))
+            if (fail)
                 return -1;
-            break;
+            if (truthy(v))
+                break;
+            if (n->head_len != 0 &&
+                emit_piece(st, t, n->head_off, n->head_len, n->head_bol, ilen) < 0)
+                return -1;
+            if (n->child == NONE)
+                break;
+            if (push_frame(st, F_PLAIN, t, i, ov, ilen) == NULL)
+                return -1;
+            i = n->child;
+            continue;
         }
         case N_PARTIAL:
         case N_PARENT: {
-            struct frame f = {t, i, ov};
             size_t nlen = ilen;
             bool fail = false;
             const struct mtpl *p = n->dynamic ? dynamic_partial(st, t, n, &fail) : n->partial;
@@ -2451,27 +2805,83 @@ static int render_list(struct rstate *st, const struct mtpl *t, uint32_t first,
             if (n->ind_len > 0 &&
                 push_indent(st, ilen, t->arena + n->ind_off, n->ind_len, &nlen) < 0)
                 return -1;
-            if (render_list(st, p, p->root, n->kind == N_PARENT ? &f : ov, nlen) < 0)
+            if (push_frame(st, n->kind == N_PARENT ? F_PARENT : F_CALL, t, i, ov, ilen) == NULL)
                 return -1;
-            st->depth--;
-            break;
+            if (n->kind == N_PARENT) {
+                struct frame *pf = &st->pf[st->npf++];
+
+                pf->t = t;
+                pf->node = i;
+                pf->prev = ov;
+                ov = pf;
+            }
+            t = p;
+            i = p->root;
+            ilen = nlen;
+            continue;
         }
-        case N_BLOCK:
-            if (render_block(st, t, n, ov, ilen) < 0)
+        case N_BLOCK: {
+            uint32_t onode = NONE;
+            const struct mtpl *ot = block_override(t, n, ov, &onode);
+
+            if (push_frame(st, F_PLAIN, t, i, ov, ilen) == NULL)
                 return -1;
-            break;
+            if (ot == NULL) {
+                i = n->child;
+                continue;
+            }
+            if (n->ind_len > 0 &&
+                push_indent(st, ilen, t->arena + n->ind_off, n->ind_len, &ilen) < 0)
+                return -1;
+            t = ot;
+            i = ot->nodes[onode].child;
+            continue;
+        }
         default:
             BUG("unknown mustache node");
         }
+        if (n->tail_len != 0 && emit_piece(st, t, n->tail_off, n->tail_len, n->tail_bol, ilen) < 0)
+            return -1;
+        i = n->next;
     }
-    return 0;
+}
+
+/* Hints carried from one render to the next on this thread, per compiled template
+ * (up to HINT_CACHE_NODES nodes): the next render of a template starts where the
+ * last one found its names instead of missing each name once. A hint is only a
+ * guess, checked before use, so an entry left by a freed template whose address
+ * was reused costs a miss, nothing more. Renders on one thread never nest. */
+#define HINT_CACHE       8
+#define HINT_CACHE_NODES 256
+static _Thread_local struct {
+    const struct mustache *m;
+    uint32_t n_nodes;
+    uint8_t hint[2 * HINT_CACHE_NODES];
+} hint_cache[HINT_CACHE];
+static _Thread_local unsigned hint_cache_next;
+
+/* This thread's hints for m, or NULL when m is too big to cache them. */
+static uint8_t *cached_hints(const struct mustache *m)
+{
+    unsigned k;
+
+    if (m->n_nodes > HINT_CACHE_NODES)
+        return NULL;
+    for (k = 0; k < HINT_CACHE; k++)
+        if (hint_cache[k].m == m && hint_cache[k].n_nodes == m->n_nodes)
+            return hint_cache[k].hint;
+    k = hint_cache_next++ % HINT_CACHE;
+    hint_cache[k].m = m;
+    hint_cache[k].n_nodes = m->n_nodes;
+    memset(hint_cache[k].hint, 0, 2 * (size_t)m->n_nodes);
+    return hint_cache[k].hint;
 }
 
 /* Renders m against the view d; lazy: d is private and listed as needed. */
 static int render_view(const struct mustache *m, struct mustache_data *d, bool lazy,
                        enum mustache_escape esc, struct buf *out, struct error *err)
 {
-    struct rstate *st = malloc(sizeof(*st) + m->n_nodes);
+    struct rstate *st = malloc(sizeof(*st) + 2 * (size_t)m->n_nodes);
     size_t start = out->len;
     int rc = -1;
 
@@ -2485,17 +2895,27 @@ static int render_view(const struct mustache *m, struct mustache_data *d, bool l
     st->nctx = 0;
     st->depth = 0;
     st->err = err;
-    st->hint = (uint8_t *)(st + 1);
-    memset(st->hint, 0, m->n_nodes);
+    st->fr = st->fr0;
+    st->nfr = 0;
+    st->cap_fr = RFRAMES_INLINE;
+    st->npf = 0;
+    st->hint = cached_hints(m);
+    if (st->hint == NULL) {
+        st->hint = (uint8_t *)(st + 1);
+        memset(st->hint, 0, 2 * (size_t)m->n_nodes);
+    }
     buf_init(&st->indent, INDENT_MAX);
+    set_lim(st);
     if (d->root != NULL)
         st->ctx[st->nctx++] = &d->top;
-    rc = render_list(st, m->tpls[0], m->tpls[0]->root, NULL, 0);
+    rc = render_nodes(st, m->tpls[0], m->tpls[0]->root, NULL, 0);
     if (rc < 0)
         out->len = start;
     if (out->ptr != NULL)
         out->ptr[out->len] = '\0';
     buf_release(&st->indent);
+    if (st->fr != st->fr0)
+        free(st->fr);
     free(st);
     return rc;
 }

@@ -5,7 +5,8 @@
  * recursive), so partial, parent and dynamic-name paths are reachable. Each
  * compiled template is rendered in all four escape modes into a buffer capped
  * at 256 KiB; render errors (cap, depth) are fine, crashes and leaks are not.
- * A failed render must leave the buffer as it was.
+ * A failed render must leave the buffer as it was. The same render from prepared
+ * data (mustache_data_new) must give the same result and the same bytes.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -43,15 +44,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m == NULL) {
         FUZZ_CHECK(err.msg[0] != '\0');
     } else {
+        struct mustache_data *d = mustache_data_new(ctx, &err);
+
+        FUZZ_CHECK(d != NULL);
         for (int esc = MUSTACHE_ESCAPE_HTML; esc <= MUSTACHE_ESCAPE_SLACK; esc++) {
-            struct buf out;
+            struct buf out, out2;
+            int rc, rc2;
 
             buf_init(&out, 256u << 10);
+            buf_init(&out2, 256u << 10);
             (void)buf_appends(&out, "x");
-            if (mustache_render(m, ctx, (enum mustache_escape)esc, &out, &err) < 0)
+            (void)buf_appends(&out2, "x");
+            rc = mustache_render(m, ctx, (enum mustache_escape)esc, &out, &err);
+            if (rc < 0)
                 FUZZ_CHECK(out.len == 1);
+            /* Prepared data renders the same bytes, or fails the same way. */
+            rc2 = mustache_render_data(m, d, (enum mustache_escape)esc, &out2, &err);
+            FUZZ_CHECK(rc2 == rc);
+            FUZZ_CHECK(out2.len == out.len && memcmp(out2.ptr, out.ptr, out.len) == 0);
             buf_release(&out);
+            buf_release(&out2);
         }
+        mustache_data_free(d);
         mustache_free(m);
     }
     json_decref(ctx);

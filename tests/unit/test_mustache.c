@@ -805,6 +805,104 @@ static void test_lookup_hints(void **state)
                   "-42 1.5 true false  {&quot;k&quot;:&quot;&lt;&quot;} [1,&quot;x&quot;]");
 }
 
+/* Renders m from data prepared from ctx_json and checks the output. */
+static void assert_prepared(const struct mustache *m, const char *ctx_json, const char *want)
+{
+    json_t *ctx = json_loads(ctx_json, 0, NULL);
+    struct error err;
+    struct mustache_data *d;
+    struct buf out;
+
+    assert_non_null(ctx);
+    d = mustache_data_new(ctx, &err);
+    assert_non_null(d);
+    buf_init(&out, 1 << 20);
+    assert_int_equal(mustache_render_data(m, d, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), want);
+    buf_release(&out);
+    mustache_data_free(d);
+    json_decref(ctx);
+}
+
+/* The render loop: hints carried from one render of a template to the next (on
+ * this thread) are only guesses; text folded into tags and sections keeps its
+ * place and its indentation; nesting deeper than the inline frame stack. */
+static void test_render_loop(void **state)
+{
+    static const char *const ctxs[] = {
+        "{\"a\": 1, \"b\": 2, \"o\": {\"x\": \"X\", \"y\": \"Y\"}}",
+        "{\"o\": {\"y\": \"y2\", \"x\": \"x2\"}, \"b\": 3, \"a\": 4}",
+        "{\"b\": 5, \"o\": {\"y\": \"only y\"}}",
+        "{\"z\": 0}",
+    };
+    static const char *const wants[] = {"1 2 X Y", "4 3 x2 y2", " 5  only y", "   "};
+    struct mustache *m[10];
+    struct error err;
+    struct buf src, out;
+    json_t *ctx;
+
+    (void)state;
+    /* The same template over contexts whose keys move, come and go, three times
+     * round; ten templates in turn, more than the per-thread hint cache holds. */
+    for (int i = 0; i < 10; i++) {
+        m[i] = mustache_compile("{{a}} {{b}} {{o.x}} {{o.y}}", "t", NULL, &err);
+        assert_non_null(m[i]);
+    }
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 10; i++)
+            for (size_t k = 0; k < sizeof(ctxs) / sizeof(ctxs[0]); k++)
+                assert_prepared(m[(i + (int)k) % 10], ctxs[(k + (size_t)round) % 4],
+                                wants[(k + (size_t)round) % 4]);
+    for (int i = 0; i < 10; i++)
+        mustache_free(m[i]);
+
+    /* Sections of text only, over a list, a value, an empty list and none. */
+    assert_render("{{#l}}x{{/l}}|{{^e}}y{{/e}}|{{#o}}z{{/o}}|{{^l}}no{{/l}}|{{#e}}no{{/e}}",
+                  "{\"l\": [1, 2, 3], \"e\": [], \"o\": {}}", MUSTACHE_ESCAPE_HTML, "xxx|y|z||");
+    /* Text opening a section's lines and following it, inside an indented
+     * standalone partial: every line gets the indentation. */
+    {
+        static const struct mustache_partial partials[] = {
+            {"p", "a{{v}}\n{{#l}}\n- {{.}}\n{{/l}}\nc {{^l}}none{{/l}}\n{{#e}}\nx\n{{/e}}\nd\n"},
+            {NULL, NULL},
+        };
+        struct mustache_loader loader = mustache_loader_table(partials);
+        struct mustache_options opts = {&loader, 0, 0, 0};
+        struct mustache *t = mustache_compile("<\n  {{>p}}\n>", "t", &opts, &err);
+
+        assert_non_null(t);
+        ctx = json_loads("{\"v\": 1, \"l\": [\"b\", \"b2\"], \"e\": []}", 0, NULL);
+        buf_init(&out, 1 << 20);
+        assert_int_equal(mustache_render(t, ctx, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+        assert_string_equal(buf_str(&out), "<\n  a1\n  - b\n  - b2\n  c \n  d\n>");
+        assert_true(same_prepared(t, ctx, MUSTACHE_ESCAPE_HTML, buf_str(&out)));
+        buf_release(&out);
+        json_decref(ctx);
+        mustache_free(t);
+    }
+    /* 100 nested sections over a list (each level finds the root's l again), with
+     * a list of two at the bottom, from prepared data too: more frames than the
+     * render keeps inline. */
+    buf_init(&src, 1 << 20);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_appends(&src, "{{#l}}"), 0);
+    assert_int_equal(buf_appends(&src, "{{#two}}<{{.}}>{{/two}}"), 0);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_appends(&src, "{{/l}}"), 0);
+    assert_int_equal(buf_appends(&src, "end"), 0);
+    m[0] = mustache_compile(buf_str(&src), "deep", NULL, &err);
+    assert_non_null(m[0]);
+    ctx = json_loads("{\"l\": [{}], \"two\": [1, 2]}", 0, NULL);
+    buf_init(&out, 1 << 20);
+    assert_int_equal(mustache_render(m[0], ctx, MUSTACHE_ESCAPE_HTML, &out, &err), 0);
+    assert_string_equal(buf_str(&out), "<1><2>end");
+    assert_true(same_prepared(m[0], ctx, MUSTACHE_ESCAPE_HTML, buf_str(&out)));
+    buf_release(&out);
+    json_decref(ctx);
+    mustache_free(m[0]);
+    buf_release(&src);
+}
+
 /* mustache_data_use(): mustache_render() on the prepared context uses the data;
  * on any other context it renders that context. */
 static void test_data_use(void **state)
@@ -865,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_partials),
         cmocka_unit_test(test_concurrent_render),
         cmocka_unit_test(test_lookup_hints),
+        cmocka_unit_test(test_render_loop),
         cmocka_unit_test(test_data_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
