@@ -14,16 +14,22 @@
  *      now = clock_now_ms(); run due          incidents, outbox rows, job
  *      timers;                                updates, GC); COMMIT;
  *   2. record what the router's change     2. on success hand batch N's new
- *      log names and every new job into       jobs to the delivery thread and
- *      a write set (storage/wset.c: owned     wake its callers (done = true);
- *      copies, never pointers into the        on failure mark N failed and
- *      router); build the jobs' delivery      every batch after it too, unwritten,
- *      items; answer the batch's queries;     and wake the engine thread;
- *   3. hand the batch (a `struct unit`)
- *      over, waiting while PIPE_DEPTH units
- *      are still being written.
+ *      log names into a write set             jobs to the delivery thread and
+ *      (storage/wset.c: owned copies,         wake its callers (done = true);
+ *      never pointers into the router);       on failure mark N failed and
+ *   3. while the storage thread is still      every batch after it too, unwritten,
+ *      busy with N, take what arrives         and wake the engine thread.
+ *      into the queue and apply and record
+ *      it as part of N+1 (absorb(), at
+ *      most UNIT_MAX_REQS requests);
+ *   4. record the new jobs (outbox), build
+ *      their delivery items, answer the
+ *      batch's queries and hand N+1 (a
+ *      `struct unit`) over.
  *
- * So batch N+1 is applied in memory while batch N commits. When a commit
+ * So batch N+1 is applied in memory while batch N commits, and it holds
+ * everything that arrived during that commit: commits stay as large as
+ * without the pipeline. When a commit
  * fails, the engine thread waits until the storage thread is idle (drained),
  * answers every failed batch's changes with -1 (HTTP 503), keeps their
  * delivery reports for a retry, rebuilds the router from the database (so
@@ -91,6 +97,9 @@
 /* Units handed to the storage thread and not yet done: one committing while
  * the engine thread applies the next batch. */
 #define PIPE_DEPTH 1
+/* Requests the engine thread gathers into one unit while the storage thread
+ * is busy (absorb()): bounds a unit's memory. */
+#define UNIT_MAX_REQS 256
 
 #ifdef UNIT_TEST
 TESTABLE int engine_fail_next_commits;
@@ -204,6 +213,7 @@ struct engine {
     bool s_failing;               /* a unit failed: later ones fail unwritten */
     struct error s_first_err;     /* the failure that started it */
     struct unit *failed;          /* failed units, in order, for recover() */
+    struct unit *spent;           /* written units, freed by the engine thread */
     struct unit **failed_tail;
     pthread_cond_t s_wake; /* the storage thread: a unit or exit */
     pthread_cond_t s_idle; /* s_pending went down */
@@ -741,6 +751,16 @@ static void unit_free(struct unit *u)
     free(u);
 }
 
+static void free_units(struct unit *list)
+{
+    struct unit *u, *next;
+
+    for (u = list; u != NULL; u = next) {
+        next = u->next;
+        unit_free(u);
+    }
+}
+
 /* Wakes every caller of list. Call with e->mu held; q may vanish once done. */
 static void wake_callers(struct ereq *list)
 {
@@ -869,13 +889,14 @@ static void *storage_main(void *arg)
             e->failed_tail = &u->next;
             pthread_cond_signal(&e->wake);
         }
+        if (rc == 0) {
+            /* Freed where it was allocated (glibc's arenas like that better). */
+            u->next = e->spent;
+            e->spent = u;
+        }
         e->s_pending--;
         pthread_cond_broadcast(&e->s_idle);
-        if (rc == 0) {
-            pthread_mutex_unlock(&e->mu);
-            unit_free(u);
-            pthread_mutex_lock(&e->mu);
-        }
+        pthread_cond_signal(&e->wake); /* absorb() waits for this too */
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -885,6 +906,8 @@ static void *storage_main(void *arg)
  * PIPE_DEPTH units are not done. */
 static void hand_over(struct engine *e, struct unit *u)
 {
+    struct unit *spent;
+
     u->next = NULL;
     pthread_mutex_lock(&e->mu);
     while (e->s_pending >= PIPE_DEPTH)
@@ -896,7 +919,10 @@ static void hand_over(struct engine *e, struct unit *u)
         e->s_head = u;
     e->s_tail = u;
     pthread_cond_signal(&e->s_wake);
+    spent = e->spent;
+    e->spent = NULL;
     pthread_mutex_unlock(&e->mu);
+    free_units(spent);
 }
 
 /* Waits until the storage thread has finished every handed unit. Call with
@@ -915,7 +941,7 @@ static void drain_locked(struct engine *e)
  */
 static void recover(struct engine *e)
 {
-    struct unit *list, *u, *next;
+    struct unit *list, *u;
     int64_t now;
 
     pthread_mutex_lock(&e->mu);
@@ -944,10 +970,7 @@ static void recover(struct engine *e)
         wake_callers(u->sync);
     pthread_cond_broadcast(&e->done);
     pthread_mutex_unlock(&e->mu);
-    for (u = list; u != NULL; u = next) {
-        next = u->next;
-        unit_free(u);
-    }
+    free_units(list);
 }
 
 /* Engine thread: u cannot be written (out of memory while recording it): it
@@ -988,11 +1011,83 @@ static int build_items(struct engine *e, struct unit *u, const struct job_list *
     return 0;
 }
 
+/* Splits a taken queue into callers' requests and delivery reports, appending
+ * them (in order) at *st and *at; returns how many there were. */
+static size_t split_queue(struct ereq *batch, struct ereq ***st, struct ereq ***at)
+{
+    struct ereq *q, *next;
+    size_t n = 0;
+
+    for (q = batch; q != NULL; q = next, n++) {
+        next = q->next;
+        q->next = NULL;
+        if (q->async) {
+            **at = q;
+            *at = &q->next;
+        } else {
+            **st = q;
+            *st = &q->next;
+        }
+    }
+    return n;
+}
+
+/* Applies the changes of sync and the reports of async to the router with one
+ * now, recording their own writes into u->ws, then runs due timers. */
+static int apply_part(struct engine *e, struct unit *u, struct ereq *sync, struct ereq *async,
+                      int64_t now, struct job_list *jobs, struct error *err)
+{
+    struct ereq *q;
+
+    for (q = sync; q != NULL; q = q->next) {
+        if (is_change(q) && apply(e, q, now, jobs, u->ws, err) < 0)
+            return -1;
+    }
+    for (q = async; q != NULL; q = q->next) {
+        if (apply(e, q, now, jobs, u->ws, err) < 0)
+            return -1;
+    }
+    if (router_next_wakeup(e->r) <= now && router_tick(e->r, now, jobs, err) < 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * While the storage thread is still writing the unit before, takes what
+ * arrives into the queue (up to UNIT_MAX_REQS requests in all), so the unit
+ * handed next holds everything that came during that commit: batches stay as
+ * large as without the pipeline. Returns true with *sync / *async set when it
+ * took requests, false when the storage thread is ready for u (or failing, or
+ * u is full).
+ */
+static bool absorb(struct engine *e, size_t n_reqs, struct ereq **sync, struct ereq **async)
+{
+    struct ereq *batch = NULL, **st = sync, **at = async;
+
+    *sync = *async = NULL;
+    pthread_mutex_lock(&e->mu);
+    while (e->s_pending >= PIPE_DEPTH && !e->s_failing && n_reqs < UNIT_MAX_REQS) {
+        if (e->head != NULL) {
+            batch = e->head;
+            e->head = e->tail = NULL;
+            metrics_set(MET_ENGINE_QUEUE, NULL, NULL, 0); /* ops */
+            break;
+        }
+        pthread_cond_wait(&e->wake, &e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (batch == NULL)
+        return false;
+    split_queue(batch, &st, &at);
+    return true;
+}
+
 /*
  * One batch: `sync` are the callers' requests in arrival order (changes and
- * queries), `async` the delivery thread's reports. Applies it, records its
- * writes and hands it to the storage thread, which answers the callers once
- * it committed; answers at once what needs no writing when nothing is in
+ * queries), `async` the delivery thread's reports. Applies it (and what
+ * arrives while the storage thread is busy, see absorb()), records its writes
+ * and hands it to the storage thread, which answers the callers once it
+ * committed; answers at once what needs no writing when nothing is in
  * flight. Async reports are freed or deferred.
  */
 static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
@@ -1001,6 +1096,8 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     struct job_list jobs = JOB_LIST_INIT;
     struct error err = {{0}};
     bool has_change = async != NULL;
+    struct ereq **sync_tail, **async_tail;
+    size_t n_reqs = 0;
     struct unit *u;
     struct ereq *q;
 
@@ -1045,18 +1142,29 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
         error_set(&err, "out of memory");
         goto failed;
     }
-    for (q = sync; q != NULL; q = q->next) {
-        if (is_change(q) && apply(e, q, now, &jobs, u->ws, &err) < 0)
+    sync_tail = &u->sync;
+    async_tail = &u->async;
+    for (;;) {
+        while (*sync_tail != NULL) {
+            sync_tail = &(*sync_tail)->next;
+            n_reqs++;
+        }
+        while (*async_tail != NULL) {
+            async_tail = &(*async_tail)->next;
+            n_reqs++;
+        }
+        /* Recorded part by part, so that only the last part's recording is
+         * left to do once the storage thread is ready for u. */
+        if (apply_part(e, u, sync, async, now, &jobs, &err) < 0 ||
+            persist_changes(e, u->ws, &err) < 0)
             goto failed;
+        router_changes_clear(e->r);
+        if (!absorb(e, n_reqs, &sync, &async))
+            break;
+        *sync_tail = sync;
+        *async_tail = async;
+        now = clock_now_ms();
     }
-    for (q = async; q != NULL; q = q->next) {
-        if (apply(e, q, now, &jobs, u->ws, &err) < 0)
-            goto failed;
-    }
-    if (router_next_wakeup(e->r) <= now && router_tick(e->r, now, &jobs, &err) < 0)
-        goto failed;
-    if (persist_changes(e, u->ws, &err) < 0)
-        goto failed;
     for (size_t i = 0; i < jobs.n; i++) {
         if (storage_wset_put_job(u->ws, jobs.v[i], &err) < 0)
             goto failed;
@@ -1074,13 +1182,12 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
     if (build_items(e, u, &jobs, &err) < 0)
         goto failed;
     job_list_release(&jobs);
-    router_changes_clear(e->r);
     e->commit_retry_at = 0;
     if (storage_wset_size(u->ws) == 0) {
         storage_wset_free(u->ws);
         u->ws = NULL;
     }
-    answer_queries(e, sync, now);
+    answer_queries(e, u->sync, now);
     hand_over(e, u);
     return;
 
@@ -1094,7 +1201,7 @@ static void *engine_main(void *arg)
     struct engine *e = arg;
 
     for (;;) {
-        struct ereq *batch, *sync = NULL, *async = NULL, **st = &sync, **at = &async, *q, *next;
+        struct ereq *batch, *sync = NULL, *async = NULL, **st = &sync, **at = &async;
         int64_t now = clock_now_ms();
         int64_t wake;
 
@@ -1147,17 +1254,7 @@ static void *engine_main(void *arg)
                 at = &(*at)->next;
             e->deferred = NULL;
         }
-        for (q = batch; q != NULL; q = next) {
-            next = q->next;
-            q->next = NULL;
-            if (q->async) {
-                *at = q;
-                at = &q->next;
-            } else {
-                *st = q;
-                st = &q->next;
-            }
-        }
+        split_queue(batch, &st, &at);
         run_batch(e, sync, async);
     }
     return NULL;
@@ -1305,6 +1402,7 @@ int engine_start(struct engine *e, struct error *err)
     e->n_startup_items = 0;
     if (pthread_create(&e->sthread, NULL, storage_main, e) != 0)
         return error_set(err, "cannot start the storage thread");
+    (void)pthread_setname_np(e->sthread, "amr-storage"); /* ops: top -H */
     pthread_mutex_lock(&e->mu);
     e->sthread_running = true;
     e->thread_running = true;
@@ -1316,6 +1414,7 @@ int engine_start(struct engine *e, struct error *err)
         stop_storage_thread(e);
         return error_set(err, "cannot start the engine thread");
     }
+    (void)pthread_setname_np(e->thread, "amr-engine");
     pthread_mutex_lock(&e->mu);
     e->ready = true;
     pthread_mutex_unlock(&e->mu);
@@ -1369,10 +1468,8 @@ void engine_free(struct engine *e)
         }
     }
     free_async(e->deferred);
-    for (struct unit *u = e->failed, *un; u != NULL; u = un) {
-        un = u->next;
-        unit_free(u);
-    }
+    free_units(e->failed);
+    free_units(e->spent);
     for (size_t i = 0; i < e->n_startup_items; i++)
         delivery_item_free(e->startup_items[i]);
     free(e->startup_items);

@@ -853,38 +853,44 @@ void storage_rollback(struct storage *st)
     ids_undo(st);
 }
 
-/* Appends a's row (with its one membership when group_key is not NULL) and
- * records its id. */
-static int insert_alert(struct storage *st, const struct alert *a, const char *group_key,
-                        struct error *err)
+/* Binds text the caller keeps alive until the statement is reset (run()). */
+static int bind_static(sqlite3_stmt *s, int i, const char *v)
+{
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+/* Appends alert fp's row, its value already encoded (text, borrowed), with
+ * its one membership when group_key is not NULL, and records its id. */
+static int insert_alert(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                        const char *group_key, struct error *err)
 {
     enum stmt which = group_key != NULL ? ST_NEW_ALERT_IN : ST_INS_ALERT;
     sqlite3_stmt *s = st->stmt[which];
     int data = group_key != NULL ? 4 : 3;
 
-    if (sqlite3_bind_int64(s, 1, (int64_t)a->fingerprint) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-        (group_key != NULL && bind_text(s, 3, group_key) < 0) ||
-        bind_owned(s, data, codec_encode_alert(a)) < 0)
+    if (sqlite3_bind_int64(s, 1, (int64_t)fp) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, ends_at) != SQLITE_OK ||
+        (group_key != NULL && bind_text(s, 3, group_key) < 0) || bind_static(s, data, text) < 0)
         return bind_fail(st, which, err);
     if (run(st, which, err) < 0)
         return -1;
-    id_set(st, a->fingerprint, sqlite3_last_insert_rowid(st->db));
+    id_set(st, fp, sqlite3_last_insert_rowid(st->db));
     return 0;
 }
 
-int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
+/* The alert row (upsert) with its value already encoded. */
+static int put_alert_text(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                          struct error *err)
 {
     sqlite3_stmt *s = st->stmt[ST_UPD_ALERT];
     int64_t id;
 
     if (ids_ensure(st, err) < 0)
         return -1;
-    id = id_get(st, a->fingerprint);
+    id = id_get(st, fp);
     if (id > 0) {
         if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, a->ends_at) != SQLITE_OK ||
-            bind_owned(s, 3, codec_encode_alert(a)) < 0)
+            sqlite3_bind_int64(s, 2, ends_at) != SQLITE_OK || bind_static(s, 3, text) < 0)
             return bind_fail(st, ST_UPD_ALERT, err);
         if (run(st, ST_UPD_ALERT, err) < 0)
             return -1;
@@ -894,27 +900,52 @@ int storage_put_alert(struct storage *st, const struct alert *a, struct error *e
         st->ids_ready = false;
         if (ids_ensure(st, err) < 0)
             return -1;
-        if (id_get(st, a->fingerprint) > 0)
-            return storage_put_alert(st, a, err);
+        if (id_get(st, fp) > 0)
+            return put_alert_text(st, fp, ends_at, text, err);
     }
-    return insert_alert(st, a, NULL, err);
+    return insert_alert(st, fp, ends_at, text, NULL, err);
+}
+
+int storage_put_alert(struct storage *st, const struct alert *a, struct error *err)
+{
+    char *text = codec_encode_alert(a);
+    int rc;
+
+    if (text == NULL)
+        return error_set(err, "storage %s: out of memory encoding an alert", st->dir);
+    rc = put_alert_text(st, a->fingerprint, a->ends_at, text, err);
+    free(text);
+    return rc;
+}
+
+int storage_put_alert_text_in(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                              const char *const *group_keys, size_t n, struct error *err)
+{
+    if (ids_ensure(st, err) < 0)
+        return -1;
+    if (n == 1 && id_get(st, fp) == 0)
+        return insert_alert(st, fp, ends_at, text, group_keys[0], err);
+    /* Stored already, or not exactly one group: the alert, then each membership. */
+    if (put_alert_text(st, fp, ends_at, text, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (storage_put_member(st, group_keys[i], fp, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
                          size_t n, struct error *err)
 {
-    if (ids_ensure(st, err) < 0)
-        return -1;
-    if (n == 1 && id_get(st, a->fingerprint) == 0)
-        return insert_alert(st, a, group_keys[0], err);
-    /* Stored already, or not exactly one group: the alert, then each membership. */
-    if (storage_put_alert(st, a, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (storage_put_member(st, group_keys[i], a->fingerprint, err) < 0)
-            return -1;
-    }
-    return 0;
+    char *text = codec_encode_alert(a);
+    int rc;
+
+    if (text == NULL)
+        return error_set(err, "storage %s: out of memory encoding an alert", st->dir);
+    rc = storage_put_alert_text_in(st, a->fingerprint, a->ends_at, text, group_keys, n, err);
+    free(text);
+    return rc;
 }
 
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err)

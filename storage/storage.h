@@ -87,6 +87,11 @@ int storage_put_alert(struct storage *st, const struct alert *a, struct error *e
  * group (the ingest path). */
 int storage_put_alert_in(struct storage *st, const struct alert *a, const char *const *group_keys,
                          size_t n, struct error *err);
+/* storage_put_alert_in for an alert already encoded (codec_encode_alert(a) as
+ * text, borrowed; fp and ends_at are a's): lets another thread do the encoding
+ * (storage/wset.c). */
+int storage_put_alert_text_in(struct storage *st, uint64_t fp, int64_t ends_at, const char *text,
+                              const char *const *group_keys, size_t n, struct error *err);
 int storage_delete_alert(struct storage *st, uint64_t fingerprint, struct error *err);
 int storage_put_silence(struct storage *st, const struct silence *s, struct error *err);
 int storage_delete_silence(struct storage *st, const char *id, struct error *err);

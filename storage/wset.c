@@ -6,9 +6,11 @@
  * friends, the same operations as storage_put_* / storage_delete_* / meta /
  * job / gc) while it owns the router; the storage thread replays them with
  * storage_wset_write() inside its transaction. Every record copies what it is
- * given (alerts with alert_copy, silences with silence_copy, incidents through
- * their stored JSON form, jobs with notify_job_copy, group heads as key,
- * labels and timer), so the set never points into router memory. The one
+ * given, so the set never points into router memory: alerts are encoded at
+ * once (codec_encode_alert: the text the row stores, which is also the
+ * cheapest copy, and it moves the encoding off the writing thread), silences
+ * are copied with silence_copy, incidents through their stored JSON form, jobs
+ * with notify_job_copy, group heads as key, labels and timer. The one
  * borrowed pointer is a group head's route (g->route, read for its id): routes
  * live in configs, which are immutable and outlive every write set (the
  * engine keeps replaced configs until engine_free).
@@ -27,6 +29,7 @@
 #include "router/incident.h"
 #include "router/silence.h"
 #include "storage/audit.h"
+#include "storage/codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,14 +66,14 @@ struct ws_op {
     enum ws_kind kind;
     uint64_t id; /* fingerprint, incident id or job id */
     char *key;   /* group key, silence id, nflog key, meta key, job state */
-    char *text;  /* a job's last error; a meta value (len bytes) */
+    char *text;  /* an encoded alert; a job's last error; a meta value (len bytes) */
     size_t len;  /* meta value length */
     char **keys; /* WS_PUT_ALERT_IN: group keys (one block: pointers, then strings) */
     size_t n_keys;
     int attempts;
-    int64_t t1, t2, t3; /* job next attempt; gc now, silence and audit retention */
+    int64_t t1, t2, t3; /* alert ends_at; job next attempt; gc now, silence and audit
+                           retention */
     union {
-        struct alert alert;
         struct silence sil;
         struct nflog_entry nf;
         struct incident *inc;
@@ -92,9 +95,6 @@ struct storage_wset *storage_wset_new(void)
 static void op_release(struct ws_op *op)
 {
     switch (op->kind) {
-    case WS_PUT_ALERT_IN:
-        alert_release(&op->u.alert);
-        break;
     case WS_PUT_SILENCE:
         silence_release(&op->u.sil);
         break;
@@ -219,8 +219,10 @@ int storage_wset_put_alert_in(struct storage_wset *ws, const struct alert *a,
             return drop_last(ws, err);
         op->n_keys = n;
     }
-    alert_init(&op->u.alert);
-    if (alert_copy(&op->u.alert, a) < 0)
+    op->id = a->fingerprint;
+    op->t1 = a->ends_at;
+    op->text = codec_encode_alert(a);
+    if (op->text == NULL)
         return drop_last(ws, err);
     return 0;
 }
@@ -445,8 +447,8 @@ static int write_op(struct storage *st, const struct ws_op *op, struct error *er
 {
     switch (op->kind) {
     case WS_PUT_ALERT_IN:
-        return storage_put_alert_in(st, &op->u.alert, (const char *const *)op->keys, op->n_keys,
-                                    err);
+        return storage_put_alert_text_in(st, op->id, op->t1, op->text,
+                                         (const char *const *)op->keys, op->n_keys, err);
     case WS_DEL_ALERT:
         return storage_delete_alert(st, op->id, err);
     case WS_PUT_MEMBER:
