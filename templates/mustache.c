@@ -134,7 +134,9 @@ struct node {
         uint32_t len;    /* bytes */
         uint32_t off;    /* the bytes (NUL-terminated) in the arena */
     } part[2];
+    uint8_t pad[16]; /* to 128 bytes: finding node i is a shift */
 };
+_Static_assert(sizeof(void *) != 8 || sizeof(struct node) == 128, "struct node is 128 bytes");
 
 /* One template of a set: the main one or a partial. */
 struct mtpl {
@@ -2702,13 +2704,12 @@ static int render_nodes(struct rstate *st, const struct mtpl *t, uint32_t first,
             if (emit(st, st->indent.ptr, ilen) < 0)
                 return -1;
         }
-        if (n->kind == N_TEXT) {
+        switch (n->kind) {
+        case N_TEXT: /* rare: most text is folded into tags (finish_nodes()) */
             if (emit_text(st, t, n->off, n->len) < 0)
                 return -1;
             i = n->next;
             continue;
-        }
-        switch (n->kind) {
         case N_VAR:
         case N_RAW: {
             bool fail = false;
