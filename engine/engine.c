@@ -21,7 +21,8 @@
  *      busy with N, take what arrives         and wake the engine thread.
  *      into the queue and apply and record
  *      it as part of N+1 (absorb(), at
- *      most UNIT_MAX_REQS requests);
+ *      most UNIT_MAX_REQS requests or
+ *      UNIT_MAX_OPS writes);
  *   4. record the new jobs (outbox), build
  *      their delivery items, answer the
  *      batch's queries and hand N+1 (a
@@ -104,6 +105,9 @@
 /* Requests the engine thread gathers into one unit while the storage thread
  * is busy (absorb()): bounds a unit's memory. */
 #define UNIT_MAX_REQS 256
+/* ... and stops at this many recorded writes (an encoded alert is about 0.5
+ * KiB, so a unit holds at most about 8 MiB). */
+#define UNIT_MAX_OPS 16384
 /* A unit with fewer writes is committed on the engine thread when the storage
  * thread is idle (hand_over). */
 #define INLINE_OPS 32
@@ -1086,19 +1090,22 @@ static int apply_part(struct engine *e, struct unit *u, struct ereq *sync, struc
 
 /*
  * While the storage thread is still writing the unit before, takes what
- * arrives into the queue (up to UNIT_MAX_REQS requests in all), so the unit
+ * arrives into the queue (up to UNIT_MAX_REQS requests or UNIT_MAX_OPS
+ * recorded writes in all), so the unit
  * handed next holds everything that came during that commit: batches stay as
  * large as without the pipeline. Returns true with *sync / *async set when it
  * took requests, false when the storage thread is ready for u (or failing, or
  * u is full).
  */
-static bool absorb(struct engine *e, size_t n_reqs, struct ereq **sync, struct ereq **async)
+static bool absorb(struct engine *e, size_t n_reqs, size_t n_ops, struct ereq **sync,
+                   struct ereq **async)
 {
     struct ereq *batch = NULL, **st = sync, **at = async;
 
     *sync = *async = NULL;
     pthread_mutex_lock(&e->mu);
-    while (e->s_pending >= PIPE_DEPTH && !e->s_failing && n_reqs < UNIT_MAX_REQS) {
+    while (e->s_pending >= PIPE_DEPTH && !e->s_failing && n_reqs < UNIT_MAX_REQS &&
+           n_ops < UNIT_MAX_OPS) {
         if (e->head != NULL) {
             batch = e->head;
             e->head = e->tail = NULL;
@@ -1191,7 +1198,7 @@ static void run_batch(struct engine *e, struct ereq *sync, struct ereq *async)
             persist_changes(e, u->ws, &err) < 0)
             goto failed;
         router_changes_clear(e->r);
-        if (!absorb(e, n_reqs, &sync, &async))
+        if (!absorb(e, n_reqs, storage_wset_size(u->ws), &sync, &async))
             break;
         *sync_tail = sync;
         *async_tail = async;
