@@ -52,6 +52,11 @@ static int buf_reserve(struct buf *b, size_t n)
     return 0;
 }
 
+int buf_grow(struct buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
 int buf_append(struct buf *b, const void *data, size_t n)
 {
     if (buf_reserve(b, n) < 0)

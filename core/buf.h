@@ -31,6 +31,10 @@ void buf_release(struct buf *b);
 /* Empties the buffer but keeps its allocation. */
 void buf_reset(struct buf *b);
 
+/* Makes room for n more bytes now, so that appends up to that size do not
+ * reallocate. Returns -1 (buffer unchanged) past the cap or out of memory. */
+int buf_grow(struct buf *b, size_t n);
+
 /* Appends n bytes. Returns -1 (buffer unchanged) when the cap would be passed or
  * memory runs out. */
 int buf_append(struct buf *b, const void *data, size_t n);

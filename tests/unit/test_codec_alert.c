@@ -92,6 +92,18 @@ static void test_same_text_as_jansson(void **state)
     a.starts_at = a.ends_at = a.updated_at = 0;
     a.timeout = false;
     check_same(&a);
+
+    /* Escapes that take the text well past its unescaped size (the encoder
+     * reserves that size up front and must still grow). */
+    {
+        char big[3001];
+
+        for (size_t i = 0; i < sizeof(big) - 1; i++)
+            big[i] = i % 3 == 0 ? '"' : i % 3 == 1 ? '\x01' : '\\';
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(labels_set(&a.annotations, "escapes", big), 0);
+        check_same(&a);
+    }
     alert_release(&a);
 }
 
