@@ -54,13 +54,13 @@ TARGET_READY_S = 1.0     # ready after restart with 100k alerts
 SIZES = {
     "full": {"ingest": [(100, 8, 100000), (100, 64, 100000), (1, 8, 20000), (1, 64, 20000)],
              "rounds": 3, "memory": [10000, 100000, 1000000], "fanout": 10000,
-             "restart": (100000, 10000, 3), "templates": (50, 1.0)},
+             "restart": (100000, 10000, 3), "templates": (50, 1.0, 5)},
     "quick": {"ingest": [(100, 8, 20000), (100, 64, 20000), (1, 8, 5000), (1, 64, 5000)],
               "rounds": 1, "memory": [10000, 100000], "fanout": 2000,
-              "restart": (20000, 2000, 1), "templates": (50, 0.5)},
+              "restart": (20000, 2000, 1), "templates": (50, 0.5, 1)},
     "tiny": {"ingest": [(100, 8, 200), (100, 64, 200), (1, 8, 200), (1, 64, 200)],
              "rounds": 1, "memory": [100, 200, 400], "fanout": 50,
-             "restart": (200, 20, 1), "templates": (5, 0.05)},
+             "restart": (200, 20, 1), "templates": (5, 0.05, 1)},
 }
 
 
@@ -269,9 +269,15 @@ def template_rows(t):
     if t.get("error") and not t.get("figures"):
         return [f"| Template rendering | no counterpart | not measured: {t['error']} | | | |"]
     n = t.get("alerts", 0)
-    return [f"| Templates, {n} alerts per notification: {name}, {per} | no counterpart "
-            f"(Go templates inside Alertmanager's notifiers) | {us:.1f} µs | | | |"
-            for name, us, per in templates.headline(t["figures"])]
+    runs = t.get("rounds") or []
+    rows = []
+    for key, name, us, per in templates.headline(t["figures"]):
+        each = [r[key] for r in runs if key in r]
+        spread = (f" (median of {len(each)} runs: " + "/".join(f"{v:.1f}" for v in each) + ")"
+                  if len(each) > 1 else "")
+        rows.append(f"| Templates, {n} alerts per notification: {name}, {per} | no counterpart "
+                    f"(Go templates inside Alertmanager's notifiers) | {us:.1f} µs{spread} | | | |")
+    return rows
 
 
 def render(res, meta):

@@ -71,31 +71,52 @@ def parse(out):
 
 
 def headline(figures):
-    """The figures the table shows: [(name, us, per-what)] for the context
-    build and the Slack and email messages (other figures stay in the JSON)."""
+    """The figures the table shows: [(key, name, us, per-what)] for the
+    context build and the Slack and email messages (other figures stay in the
+    JSON)."""
     out = []
     for key, us in figures.items():
         name = NAMES.get(key)
         if name:
-            out.append((name, us, "per notification" if "context" in name else "per message"))
+            out.append((key, name, us,
+                        "per notification" if "context" in name else "per message"))
     return out
 
 
-def run(alerts=50, seconds=1.0, log=print):
-    b = binary()
-    log(f"templates: {b} {alerts} {seconds}")
-    if not os.access(b, os.X_OK):
-        return {"error": f"{b} not built (make bench-templates)", "figures": {}}
+def _run_once(b, alerts, seconds):
     # --json where the program has it (branch tmpl), else its table.
     p = subprocess.run([b, "--json", str(alerts), str(seconds)], capture_output=True,
                        text=True, timeout=120 + 20 * seconds)
     if p.returncode != 0:
         p = subprocess.run([b, str(alerts), str(seconds)], capture_output=True, text=True,
                            timeout=120 + 20 * seconds)
-    figures = parse(p.stdout)
-    res = {"alerts": alerts, "figures": figures, "exit": p.returncode, "raw": p.stdout}
+    return p
+
+
+def run(alerts=50, seconds=1.0, rounds=1, log=print):
+    """Runs the program `rounds` times; each figure is the median of the
+    rounds (a run on this shared 2-core machine now and then comes out 40%
+    slower in every figure at once), and res["rounds"] keeps every run's."""
+    b = binary()
+    log(f"templates: {b} {alerts} {seconds} x{rounds}")
+    if not os.access(b, os.X_OK):
+        return {"error": f"{b} not built (make bench-templates)", "figures": {}}
+    runs, raws, p = [], [], None
+    for _ in range(max(1, rounds)):
+        p = _run_once(b, alerts, seconds)
+        raws.append(p.stdout)
+        if p.returncode != 0:
+            break
+        runs.append(parse(p.stdout))
+    figures = {}
+    for k in (runs[0] if runs else {}):
+        vals = sorted(r[k] for r in runs if k in r)
+        figures[k] = vals[len(vals) // 2]
+    res = {"alerts": alerts, "figures": figures, "exit": p.returncode, "raw": raws[-1],
+           "rounds": runs}
     if p.returncode != 0 or not figures:
         res["error"] = (f"exit {p.returncode}: " + (p.stderr or p.stdout)[-300:]).strip()
     for k, v in figures.items():
-        log(f"  {k:30s} {v:9.2f} us")
+        each = "/".join(f"{r[k]:.1f}" for r in runs if k in r)
+        log(f"  {k:30s} {v:9.2f} us  (median of {each})")
     return res
