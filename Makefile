@@ -31,6 +31,12 @@ VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DAMR_VERSION='"$(VERSION)"' -DAMR_REVISION='"$(REVISION)"'
 ALL_CFLAGS = $(WARN) $(OPT) $(SAN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+# The files that print AMR_REVISION are rebuilt when HEAD moves: the stamp is
+# rewritten (at parse time) only when the revision differs from the one in it.
+REV_STAMP := $(BUILD)/gen/revision
+$(shell mkdir -p $(BUILD)/gen; [ "$$(cat $(REV_STAMP) 2>/dev/null)" = "$(REVISION)" ] || \
+        echo "$(REVISION)" > $(REV_STAMP))
+REV_USERS := engine/engine.c api/metrics.c cmd/amctl.c cmd/amrouter.c
 LIBS = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS  := $(sort $(wildcard core/*.c config/*.c router/*.c notifiers/*.c templates/*.c \
@@ -66,6 +72,8 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/tobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DUNIT_TEST -MMD -MP -c -o $@ $<
+
+$(REV_USERS:%.c=$(BUILD)/obj/%.o) $(REV_USERS:%.c=$(BUILD)/tobj/%.o): $(REV_STAMP)
 
 $(BUILD)/obj/gen/default_templates.o: $(GEN_SRC)
 	@mkdir -p $(dir $@)
